@@ -1,0 +1,169 @@
+"""`os1 chat`: the streaming text conversation in a terminal, or over a pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import threading
+from typing import BinaryIO
+
+from rich.console import Console
+
+from os1.companion import Companion
+from os1.errors import InputError
+from os1.events import CompanionEvent, ErrorEvent, Notice, Prompt, Renamed, ReplyDelta, ReplyDone
+
+HELP = "Commands: /name NEW_NAME renames me, /help shows this, /quit (or Ctrl-D) leaves."
+_EOF = object()
+
+
+def decode_line(raw: bytes) -> tuple[str, bool]:
+    """A line of input as text, and whether invalid UTF-8 had to be replaced."""
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), True
+
+
+class LineReader:
+    """Reads stdin on a daemon thread so a blocked read never holds up Ctrl-C or shutdown."""
+
+    def __init__(self, stream: BinaryIO, loop: asyncio.AbstractEventLoop) -> None:
+        self._queue: asyncio.Queue[bytes | object] = asyncio.Queue()
+        self._stream = stream
+        self._loop = loop
+        self._wanted = threading.Semaphore(0)
+        threading.Thread(target=self._run, daemon=True, name="os1-stdin").start()
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.acquire()
+            try:
+                raw = self._stream.readline()
+            except (OSError, ValueError):
+                raw = b""
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, raw if raw else _EOF)
+            if not raw:
+                return
+
+    async def readline(self) -> bytes | None:
+        """The next line without its newline, or None at end of input."""
+        self._wanted.release()
+        raw = await self._queue.get()
+        return None if raw is _EOF else bytes(raw).rstrip(b"\r\n")  # type: ignore[arg-type]
+
+
+class ChatUI:
+    """Renders companion events with Rich; the model's text is never parsed as markup."""
+
+    def __init__(self, console: Console, companion: Companion) -> None:
+        self.console = console
+        self.companion = companion
+        self._speaking = False
+
+    def _speaker(self) -> None:
+        if not self._speaking:
+            self.console.print(f"{self.companion.name or 'OS1'}: ", style="bold magenta", end="")
+            self._speaking = True
+
+    def show(self, event: CompanionEvent) -> None:
+        """Draw one event."""
+        if isinstance(event, ReplyDelta):
+            self._speaker()
+            self.console.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
+        elif isinstance(event, ReplyDone):
+            self.end_line(interrupted=event.status == "interrupted")
+        elif isinstance(event, Prompt):
+            self.end_line()
+            self.console.print(event.text, style="cyan", markup=False, highlight=False)
+        elif isinstance(event, Notice):
+            self.end_line()
+            self.console.print(f"({event.text})", style="dim", markup=False, highlight=False)
+        elif isinstance(event, ErrorEvent):
+            self.end_line()
+            self.console.print(event.message, style="bold red", markup=False, highlight=False)
+        elif isinstance(event, Renamed):
+            self.end_line()
+
+    def end_line(self, *, interrupted: bool = False) -> None:
+        """Finish the OS's line, if one is open."""
+        if self._speaking:
+            self.console.print(" [interrupted]" if interrupted else "", style="dim", markup=False)
+            self._speaking = False
+
+
+async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | None = None) -> int:
+    """Talk until end of input, /quit, or Ctrl-C at the prompt; Ctrl-C during a reply stops the reply."""
+    loop = asyncio.get_running_loop()
+    reader = LineReader(stdin or sys.stdin.buffer, loop)
+    ui = ChatUI(console, companion)
+    interactive = console.is_terminal
+    companion.start_session()
+    for event in companion.opening():
+        ui.show(event)
+    ui.end_line()
+    current: asyncio.Task[None] | None = None
+    quitting = asyncio.Event()
+
+    def on_sigint() -> None:
+        if current is not None and not current.done():
+            current.cancel()
+        else:
+            quitting.set()
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        while not quitting.is_set():
+            if interactive:
+                console.print("You: ", style="bold green", end="")
+            line_task = asyncio.ensure_future(reader.readline())
+            quit_task = asyncio.ensure_future(quitting.wait())
+            await asyncio.wait({line_task, quit_task}, return_when=asyncio.FIRST_COMPLETED)
+            quit_task.cancel()
+            if not line_task.done():
+                line_task.cancel()
+                break
+            raw = line_task.result()
+            if raw is None:
+                break
+            text, replaced = decode_line(raw)
+            if not interactive:
+                console.print(f"You: {text}", style="green", markup=False, highlight=False)
+            if replaced:
+                ui.show(Notice("Part of that line was not valid UTF-8 text; unreadable bytes became �."))
+            if not text.strip():
+                continue
+            command = text.strip()
+            if command in ("/quit", "/exit"):
+                break
+            if command == "/help":
+                ui.show(Notice(HELP))
+                continue
+            if command.startswith("/name"):
+                try:
+                    ui.show(ReplyDelta(companion.rename(command[5:])))
+                except InputError as exc:
+                    ui.show(Notice(exc.message))
+                ui.end_line()
+                continue
+            current = asyncio.ensure_future(_converse(companion, ui, text))
+            try:
+                await current
+            except asyncio.CancelledError:
+                if not current.cancelled():
+                    raise
+                ui.end_line(interrupted=True)
+            current = None
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        ui.end_line()
+    return 0
+
+
+async def _converse(companion: Companion, ui: ChatUI, text: str) -> None:
+    try:
+        async for event in companion.say(text):
+            ui.show(event)
+    except InputError as exc:
+        ui.show(Notice(exc.message))

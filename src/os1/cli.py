@@ -1,0 +1,140 @@
+"""The `os1` command: chat (the default for now), config, reset, models."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from os1 import __version__
+from os1.config import Settings, load_settings, read_config_file, set_config_value
+from os1.errors import ConfigError, OS1Error
+
+LOCAL_USER = "local"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="os1", description="OS1, an offline AI companion.")
+    parser.add_argument("--version", action="version", version=f"os1 {__version__}")
+    parser.add_argument("--home", help="data directory (default: $OS1_HOME or ~/.local/share/os1)")
+    parser.add_argument("--model", help="embedded | gguf:PATH | openai:MODEL | anthropic:MODEL | llm:ID")
+    parser.add_argument("--base-url", dest="openai_base_url", help="OpenAI-compatible server URL")
+    parser.add_argument("--user", default=LOCAL_USER, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("chat", help="talk in the terminal (the default)")
+    config = sub.add_parser("config", help="show or change settings")
+    config_sub = config.add_subparsers(dest="action")
+    config_sub.add_parser("show", help="show the settings (keys masked)")
+    config_get = config_sub.add_parser("get", help="print one setting")
+    config_get.add_argument("key")
+    config_set = config_sub.add_parser("set", help="store one setting in the config file")
+    config_set.add_argument("key")
+    config_set.add_argument("value")
+    config_sub.add_parser("path", help="print where the config file is")
+    reset = sub.add_parser("reset", help="erase everything OS1 knows (asks first)")
+    reset.add_argument("--yes", action="store_true", help="do not ask")
+    sub.add_parser("models", help="list the model backends that are installed")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, the config file and the flags (the CLI alone reads env)."""
+    env = dict(os.environ)
+    if args.home:
+        env["OS1_HOME"] = args.home
+    return load_settings(env, {"model": args.model, "openai_base_url": args.openai_base_url})
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    from os1.chat import run_chat
+    from os1.companion import Companion
+    from os1.llm import get_model
+    from os1.memory import Database
+
+    db = Database(settings.db_path)
+    try:
+        store = db.user(args.user)
+        llm = get_model(settings.model, settings)
+        companion = Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
+                              temperature=settings.temperature)
+        return asyncio.run(run_chat(companion, console))
+    finally:
+        db.close()
+
+
+def cmd_config(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    action = args.action or "show"
+    if action == "path":
+        console.print(str(settings.config_path), markup=False)
+    elif action == "get":
+        values = settings.public()
+        if args.key not in values:
+            raise ConfigError(f"Unknown setting '{args.key}'.", hint="`os1 config` lists them.")
+        console.print(str(values[args.key]), markup=False)
+    elif action == "set":
+        set_config_value(settings, args.key, args.value)
+        console.print(f"Saved {args.key} in {settings.config_path}.", markup=False)
+    else:
+        table = Table("setting", "value", "from file", title=f"OS1 settings ({settings.home})")
+        stored = read_config_file(settings.config_path)
+        for key, value in settings.public().items():
+            table.add_row(key, str(value), "yes" if key in stored else "")
+        console.print(table)
+    return 0
+
+
+def cmd_reset(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    paths = [settings.db_path.with_name(settings.db_path.name + s) for s in ("", "-wal", "-shm")]
+    if not any(p.exists() for p in paths):
+        console.print("Nothing to erase: OS1 has no data here yet.")
+        return 0
+    if not args.yes:
+        console.print(f"This erases every conversation and memory in {settings.home} "
+                      "(your settings file stays). Type 'yes' to go on: ", end="", markup=False)
+        answer = sys.stdin.readline().strip().lower()
+        if answer != "yes":
+            console.print("Nothing erased.")
+            return 1
+    for path in paths:
+        path.unlink(missing_ok=True)
+    console.print("Erased. The next start is a first boot.")
+    return 0
+
+
+def cmd_models(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    from os1.llm import available_models
+
+    table = Table("model", "what", title=f"Model backends (current: {settings.model})")
+    for prefix, entry in sorted(available_models().items()):
+        table.add_row(prefix, entry.description)
+    console.print(table)
+    return 0
+
+
+COMMANDS: dict[str, Any] = {"chat": cmd_chat, "config": cmd_config, "reset": cmd_reset,
+                            "models": cmd_models}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `os1` command; OS1's errors become one friendly line, exit code 2."""
+    args = build_parser().parse_args(argv)
+    console = Console(highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, highlight=False)
+    try:
+        settings = settings_from(args)
+        return int(COMMANDS[args.command or "chat"](settings, args, console))
+    except OS1Error as exc:
+        errors.print(exc.friendly(), style="bold red", markup=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["main", "replace"]

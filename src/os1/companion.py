@@ -1,0 +1,215 @@
+"""The per-user conversation: first boot, context assembly, the streamed reply, durable turns."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from datetime import datetime
+
+from os1.context import Budget, build_context
+from os1.errors import InputError, ModelError
+from os1.events import (
+    CompanionEvent,
+    ErrorEvent,
+    Notice,
+    Prompt,
+    Renamed,
+    ReplyDelta,
+    ReplyDone,
+    TurnStored,
+)
+from os1.llm.base import LLM, Message
+from os1.memory.store import Turn, TurnStatus, UserStore, now
+from os1.persona import Onboarding, choose_name
+from os1.persona.onboarding import intro, messages
+from os1.persona.prompts import context_note, system_prompt
+
+Recall = Callable[[str], Awaitable[list[str]]]
+"""Given the user's words, the memories worth having in mind (most relevant first)."""
+
+_RENAME = re.compile(
+    r"^(?:from now on,?\s*)?(?:i(?:'ll| will|'m going to| am going to| want to)\s+call you|"
+    r"your (?:new )?name is(?: now)?|can i call you|(?:please\s+)?call yourself)\s+"
+    r"([A-Za-z][\w'-]{0,30})\s*[.!?]*$", re.IGNORECASE)
+HISTORY_TURNS = 80
+
+
+def clean_input(text: str) -> str:
+    """Text safe to store: no NULs, no lone surrogates, outer whitespace stripped."""
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
+    if not text:
+        raise InputError("Nothing to send: the message is empty.")
+    return text
+
+
+def gap_words(seconds: float) -> str:
+    """`3 days`, `2 weeks`… for a welcome back after a while; '' when it was recent."""
+    days = int(seconds // 86400)
+    if days < 1:
+        return ""
+    if days < 14:
+        return f"{days} day{'s' if days > 1 else ''}"
+    if days < 60:
+        return f"{days // 7} weeks"
+    return f"{days // 30} months"
+
+
+class Companion:
+    """One user's OS: it onboards them, then answers, storing every turn before it replies."""
+
+    def __init__(self, store: UserStore, llm: LLM, *, max_reply_tokens: int = 256,
+                 temperature: float = 0.7, recall: Recall | None = None,
+                 flush_seconds: float = 0.5) -> None:
+        self.store = store
+        self.llm = llm
+        self.max_reply_tokens = max_reply_tokens
+        self.temperature = temperature
+        self.recall = recall
+        self.flush_seconds = flush_seconds
+        self.session_id: int | None = None
+        self.store.recover_streaming()
+
+    @property
+    def name(self) -> str:
+        """The OS's name ('' before first boot completes)."""
+        return self.store.get("os.name")
+
+    @property
+    def user_name(self) -> str:
+        """What the OS calls the user."""
+        return self.store.get("user.name")
+
+    def onboarding(self) -> Onboarding:
+        """First-boot state from the answers stored so far."""
+        return Onboarding(self.store.profile())
+
+    def opening(self, at: datetime | None = None) -> list[CompanionEvent]:
+        """What the OS says when a conversation opens: the first-boot questions, or welcome back."""
+        question = self.onboarding().next_question()
+        if question is not None:
+            started = any(k.startswith("user.") for k in self.store.profile())
+            lines = [] if started else intro()
+            return [Prompt(line) for line in [*lines, question.prompt]]
+        last = self.store.recent_turns(1)
+        gap = gap_words(((at or now()) - last[0].created_at).total_seconds()) if last else ""
+        text = messages()["welcome_back_gap" if gap else "welcome_back"]
+        return [ReplyDelta(text.format(user_name=self.user_name, gap=gap))]
+
+    def start_session(self, at: datetime | None = None) -> int:
+        """Begin a conversation session (turns carry its id)."""
+        self.session_id = self.store.start_session(at)
+        return self.session_id
+
+    async def say(self, text: str, *, at: datetime | None = None) -> AsyncIterator[CompanionEvent]:
+        """Everything the OS does with one line from the user."""
+        question = self.onboarding().next_question()
+        if question is not None:
+            for event in self._onboard(text, at):
+                yield event
+            return
+        cleaned = clean_input(text)
+        match = _RENAME.match(cleaned)
+        if match:
+            for event in self._rename(cleaned, match.group(1), at):
+                yield event
+            return
+        async for event in self.respond(cleaned, at=at):
+            yield event
+
+    def _onboard(self, text: str, at: datetime | None) -> list[CompanionEvent]:
+        """Answer the pending first-boot question; after the last, the OS names itself."""
+        state = self.onboarding()
+        question = state.next_question()
+        assert question is not None
+        try:
+            value = state.answer(question, text.replace("\x00", ""))
+        except InputError as exc:
+            return [Prompt(exc.message)]
+        self.store.set(question.key, value)
+        following = state.next_question()
+        if following is not None:
+            return [Prompt(following.prompt)]
+        choice = choose_name(self.store.profile())
+        self.store.set("os.name", choice.name)
+        self.store.set("os.name_reason", choice.reason)
+        greeting = f"Hi {self.user_name}. I'm {choice.name}. {choice.reason} So, how are you?"
+        turn_id = self.store.add_turn("assistant", greeting, session_id=self.session_id, at=at)
+        return [Prompt(messages()["initialising"]), Renamed(choice.name), ReplyDelta(greeting),
+                ReplyDone(greeting, turn_id, "complete")]
+
+    def rename(self, new_name: str) -> str:
+        """Give the OS a new name; returns what it says about it."""
+        new_name = new_name.strip()[:40]
+        if not new_name:
+            raise InputError("A name can't be empty.")
+        new_name = new_name[:1].upper() + new_name[1:]
+        self.store.set("os.name", new_name)
+        self.store.set("os.name_reason", "my name was given to me by " + (self.user_name or "you"))
+        return messages()["renamed"].format(new_name=new_name)
+
+    def _rename(self, text: str, new_name: str, at: datetime | None) -> list[CompanionEvent]:
+        user_turn = self.store.add_turn("user", text, session_id=self.session_id, at=at)
+        reply = self.rename(new_name)
+        turn_id = self.store.add_turn("assistant", reply, session_id=self.session_id, at=at)
+        return [TurnStored(user_turn), Renamed(self.name), ReplyDelta(reply),
+                ReplyDone(reply, turn_id, "complete")]
+
+    async def respond(self, text: str, *, at: datetime | None = None) -> AsyncIterator[CompanionEvent]:
+        """Store the user's turn, then stream the model's reply, storing it as it grows.
+
+        Closing this generator or cancelling its task stops the model and stores the partial reply
+        as 'interrupted'.
+        """
+        text = clean_input(text)
+        history = self.store.recent_turns(HISTORY_TURNS)
+        user_turn = self.store.add_turn("user", text, session_id=self.session_id, at=at)
+        yield TurnStored(user_turn)
+        memories = await self.recall(text) if self.recall else []
+        when = at or now()
+        context = build_context(
+            system=system_prompt(self.store.profile()), note=lambda kept: context_note(when, kept),
+            memories=memories, history=history, user_text=text,
+            budget=Budget(self.llm.context_tokens, self.max_reply_tokens), count=self.llm.count_tokens)
+        if context.trimmed_input:
+            yield Notice(f"Your message is long ({len(text):,} characters): I kept all of it, "
+                         "but I can only read the beginning at once.")
+        async for event in self._stream_reply(context.messages, at):
+            yield event
+
+    async def _stream_reply(self, context: list[Message], at: datetime | None) -> AsyncIterator[CompanionEvent]:
+        reply_id = self.store.add_turn("assistant", "", session_id=self.session_id, status="streaming", at=at)
+        parts: list[str] = []
+        status: TurnStatus = "interrupted"
+        failure: ModelError | None = None
+        flushed = time.monotonic()
+        try:
+            async with aclosing(self.llm.stream(context, max_tokens=self.max_reply_tokens,
+                                                temperature=self.temperature)) as deltas:
+                async for delta in deltas:
+                    parts.append(delta)
+                    yield ReplyDelta(delta)
+                    if time.monotonic() - flushed >= self.flush_seconds:
+                        self.store.update_turn(reply_id, "".join(parts), "streaming")
+                        flushed = time.monotonic()
+            status = "complete"
+        except ModelError as exc:
+            status, failure = "failed", exc
+        finally:
+            self._finish(reply_id, "".join(parts), status)
+        if failure is not None:
+            yield ErrorEvent(failure.code, failure.friendly())
+            return
+        yield ReplyDone("".join(parts).strip(), reply_id, status)
+
+    def _finish(self, reply_id: int, text: str, status: TurnStatus) -> None:
+        """Store the reply as it ended; an empty failed reply leaves no row."""
+        if status == "failed" and not text:
+            self.store.delete_turn(reply_id)
+        else:
+            self.store.update_turn(reply_id, text.strip(), status)
+
+    def history(self, limit: int = 20) -> list[Turn]:
+        """The latest turns, oldest first."""
+        return self.store.recent_turns(limit)

@@ -1,0 +1,104 @@
+"""Assemble what the model sees within a token budget: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from os1.llm.base import Message
+from os1.memory.store import Turn
+
+Counter = Callable[[str], int]
+INTERRUPTED_MARK = " …"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """How the context window is shared out."""
+
+    window: int
+    """The model's context size in tokens."""
+    reply: int
+    """Tokens kept free for the reply."""
+    memory_share: float = 0.25
+    """Largest share of what is left that recalled memories may take."""
+    input_share: float = 0.5
+    """Largest share of what is left that the user's new message may take."""
+    margin: int = 32
+    """Tokens for chat-template markup around each message."""
+
+    @property
+    def usable(self) -> int:
+        """Tokens for everything but the reply."""
+        return max(64, self.window - self.reply - self.margin)
+
+
+def trim_to_tokens(text: str, limit: int, count: Counter) -> str:
+    """The longest prefix of `text` (cut at a word boundary when one is near) within `limit` tokens."""
+    if count(text) <= limit:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # binary search on characters: count() is exact for the model's tokenizer
+        mid = (lo + hi + 1) // 2
+        if count(text[:mid]) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    cut = text[:lo]
+    space = cut.rfind(" ")
+    return cut[:space] if space > lo * 0.8 else cut
+
+
+def history_messages(turns: Sequence[Turn], budget: int, count: Counter) -> list[Message]:
+    """The newest turns that fit in `budget` tokens, oldest first; empty failed replies skipped."""
+    picked: list[Message] = []
+    used = 0
+    for turn in reversed(turns):
+        if not turn.text.strip():
+            continue
+        content = turn.text + (INTERRUPTED_MARK if turn.status == "interrupted" else "")
+        cost = count(content) + 4
+        if used + cost > budget:
+            break
+        picked.append(Message(turn.role, content))
+        used += cost
+    picked.reverse()
+    return picked
+
+
+def fit_memories(memories: Sequence[str], budget: int, count: Counter) -> list[str]:
+    """Recalled memories, most relevant first, as many as fit."""
+    kept: list[str] = []
+    used = 0
+    for memory in memories:
+        cost = count(memory) + 2
+        if used + cost > budget:
+            break
+        kept.append(memory)
+        used += cost
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The assembled messages, and whether the user's message had to be cut."""
+
+    messages: list[Message]
+    trimmed_input: bool
+
+
+def build_context(*, system: str, note: Callable[[list[str]], str], memories: Sequence[str],
+                  history: Sequence[Turn], user_text: str, budget: Budget, count: Counter) -> Context:
+    """System prompt, then history, then the changing note (date, memories), then the new message.
+
+    The order keeps the stable part first so a local model re-uses its evaluated prefix.
+    """
+    left = budget.usable - count(system)
+    user = trim_to_tokens(user_text, int(left * budget.input_share), count)
+    left -= count(user)
+    kept = fit_memories(memories, int(left * budget.memory_share), count)
+    note_text = note(kept)
+    left -= count(note_text)
+    past = history_messages(history, max(0, left), count)
+    messages = [Message("system", system), *past, Message("system", note_text), Message("user", user)]
+    return Context(messages, trimmed_input=user != user_text)

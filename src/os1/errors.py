@@ -1,0 +1,91 @@
+"""One error tree for OS1, with stable codes; turned into friendly text only at the edges.
+
+    OS1Error (os1)
+    ├── ConfigError (config)
+    ├── InputError (input)
+    ├── ModelError (model)
+    │   ├── ModelNotFound (model.not_found)
+    │   ├── ModelUnavailable (model.unavailable)
+    │   └── ModelResponseError (model.bad_response)
+    ├── PluginError (plugin)
+    └── StorageError (storage)
+        ├── DatabaseCorrupt (storage.corrupt)
+        └── DatabaseLocked (storage.locked)
+"""
+
+from __future__ import annotations
+
+
+class OS1Error(Exception):
+    """Base of every error OS1 raises on purpose; `hint` says how to fix it."""
+
+    code = "os1"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def friendly(self) -> str:
+        """One line (two with a hint) fit to show a person."""
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class ConfigError(OS1Error):
+    """The settings or the command line ask for something impossible."""
+
+    code = "config"
+
+
+class InputError(OS1Error):
+    """The user's input cannot be used as it is."""
+
+    code = "input"
+
+
+class PluginError(OS1Error):
+    """A plugin is missing, broken, or registers something twice."""
+
+    code = "plugin"
+
+
+class ModelError(OS1Error):
+    """The language model could not produce a reply."""
+
+    code = "model"
+
+
+class ModelNotFound(ModelError):
+    """The model file or model name does not exist or cannot be loaded."""
+
+    code = "model.not_found"
+
+
+class ModelUnavailable(ModelError):
+    """The model's server cannot be reached, or a needed package is not installed."""
+
+    code = "model.unavailable"
+
+
+class ModelResponseError(ModelError):
+    """The model's server answered with something that is not a usable reply."""
+
+    code = "model.bad_response"
+
+
+class StorageError(OS1Error):
+    """The database cannot be used."""
+
+    code = "storage"
+
+
+class DatabaseCorrupt(StorageError):
+    """The database file is damaged or not a database; OS1 refuses to touch it."""
+
+    code = "storage.corrupt"
+
+
+class DatabaseLocked(StorageError):
+    """Another process holds the database."""
+
+    code = "storage.locked"

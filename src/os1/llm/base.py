@@ -1,0 +1,56 @@
+"""The one base class every language-model backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message handed to a model."""
+
+    role: Role
+    """Who speaks."""
+    content: str
+    """What they say."""
+
+
+class LLM(ABC):
+    """A chat model that streams its reply.
+
+    `stream` is an async generator of text deltas. Stopping consumption (closing the generator, or
+    cancelling the task that iterates it) must stop generation: backends release the model or close
+    the HTTP stream in their `finally`.
+    """
+
+    name: str = "llm"
+    """The spec this model was built from, e.g. `embedded` or `openai:gpt-4o-mini`."""
+    context_tokens: int = 8192
+    """How many tokens of context the model accepts."""
+    can_stream: bool = True
+    """Whether deltas arrive as they are generated (else one delta with the whole reply)."""
+
+    @abstractmethod
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.7
+    ) -> AsyncGenerator[str, None]:
+        """Yield the reply to `messages` piece by piece; raise `ModelError` subclasses on failure."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes; backends with a tokenizer override this rough estimate."""
+        return max(1, (len(text.encode("utf-8")) + 3) // 4)
+
+    async def aclose(self) -> None:
+        """Release clients and files; the default has nothing to release."""
+        return None
+
+
+def merge_system(messages: Sequence[Message]) -> tuple[str, list[Message]]:
+    """Split out system messages (joined) for APIs that take one system prompt apart from the chat."""
+    system = "\n\n".join(m.content for m in messages if m.role == "system")
+    return system, [m for m in messages if m.role != "system"]

