@@ -16,6 +16,8 @@ from os1.events import CompanionEvent, ErrorEvent, Notice, Prompt, Renamed, Repl
 
 HELP = "Commands: /name NEW_NAME renames me, /help shows this, /quit (or Ctrl-D) leaves."
 _EOF = object()
+ECHO_CHARS = 300
+"""A piped line longer than this is echoed shortened."""
 
 
 def decode_line(raw: bytes) -> tuple[str, bool]:
@@ -129,7 +131,8 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
                 break
             text, replaced = decode_line(raw)
             if not interactive:
-                console.print(f"You: {text}", style="green", markup=False, highlight=False)
+                shown = text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + f"… ({len(text):,} characters)"
+                console.print(f"You: {shown}", style="green", markup=False, highlight=False)
             if replaced:
                 ui.show(Notice("Part of that line was not valid UTF-8 text; unreadable bytes became �."))
             if not text.strip():

@@ -115,8 +115,9 @@ class Companion:
             for event in self._rename(cleaned, match.group(1), at):
                 yield event
             return
-        async for event in self.respond(cleaned, at=at):
-            yield event
+        async with aclosing(self.respond(cleaned, at=at)) as events:
+            async for event in events:
+                yield event
 
     def _onboard(self, text: str, at: datetime | None) -> list[CompanionEvent]:
         """Answer the pending first-boot question; after the last, the OS names itself."""
@@ -175,8 +176,9 @@ class Companion:
         if context.trimmed_input:
             yield Notice(f"Your message is long ({len(text):,} characters): I kept all of it, "
                          "but I can only read the beginning at once.")
-        async for event in self._stream_reply(context.messages, at):
-            yield event
+        async with aclosing(self._stream_reply(context.messages, at)) as events:
+            async for event in events:
+                yield event
 
     async def _stream_reply(self, context: list[Message], at: datetime | None) -> AsyncIterator[CompanionEvent]:
         reply_id = self.store.add_turn("assistant", "", session_id=self.session_id, status="streaming", at=at)

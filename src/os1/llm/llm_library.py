@@ -46,6 +46,8 @@ class LLMLibraryModel(LLM):
         except self._llm.NeedsKeyException as exc:
             raise ModelUnavailable(f"{self.name} needs an API key: {exc}",
                                    hint="Set it with `llm keys set …`.") from exc
+        except self._llm.ModelError as exc:  # how llm plugins report failures meant for the user
+            raise ModelResponseError(f"{self.name} failed: {exc}") from exc
         except ModelError:
             raise
         except (ValueError, KeyError, TypeError, RuntimeError, OSError) as exc:

@@ -59,10 +59,12 @@ class OpenAIModel(LLM):
                 max_tokens=max_tokens, temperature=temperature)
         except readable as exc:
             raise self._translate(exc) from exc
+        chunks = 0
         try:
             async for chunk in response:
                 if not getattr(chunk, "choices", None):
                     continue
+                chunks += 1
                 delta = chunk.choices[0].delta.content
                 if delta:
                     yield delta
@@ -70,6 +72,8 @@ class OpenAIModel(LLM):
             raise self._translate(exc) from exc
         finally:
             await response.close()
+        if not chunks:  # a 200 whose body held no completion chunk at all (HTML, plain JSON, junk)
+            raise ModelResponseError(f"The model server at {self._where} sent a reply OS1 could not read.")
 
     async def aclose(self) -> None:
         await self._client.close()

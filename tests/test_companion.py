@@ -1,0 +1,175 @@
+"""The companion with a scripted model: first boot, durable turns, streaming, interruption, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Sequence
+from datetime import timedelta
+
+import pytest
+
+from os1.companion import Companion
+from os1.errors import InputError
+from os1.events import ErrorEvent, Notice, Prompt, Renamed, ReplyDelta, ReplyDone, TurnStored
+from os1.llm.base import LLM, Message
+from os1.memory.store import now
+from os1.testing import FakeLLM
+
+ONBOARDING = ["Theodore", "social", "we talk on Sundays", "female"]
+
+
+async def collect(companion: Companion, text: str) -> list:
+    return [event async for event in companion.say(text)]
+
+
+async def onboarded(store, llm: LLM) -> Companion:
+    companion = Companion(store, llm)
+    companion.start_session()
+    for answer in ONBOARDING:
+        await collect(companion, answer)
+    return companion
+
+
+async def test_first_boot_asks_then_names_itself_and_greets(store, fake) -> None:
+    companion = Companion(store, fake)
+    opening = companion.opening()
+    assert all(isinstance(e, Prompt) for e in opening)
+    assert "Welcome to OS1" in opening[0].text and "call you" in opening[-1].text
+    events = []
+    for answer in ONBOARDING:
+        events += await collect(companion, answer)
+    renamed = [e for e in events if isinstance(e, Renamed)]
+    assert len(renamed) == 1 and companion.name == renamed[0].name
+    done = [e for e in events if isinstance(e, ReplyDone)]
+    assert "Theodore" in done[0].text and companion.name in done[0].text
+    assert store.get("user.voice") == "female"
+    assert fake.calls == []  # first boot needs no model
+    assert store.recent_turns()[-1].text == done[0].text
+
+
+async def test_a_bad_answer_is_asked_again(store, fake) -> None:
+    companion = Companion(store, fake)
+    await collect(companion, "Theodore")
+    events = await collect(companion, "   ")
+    assert isinstance(events[0], Prompt) and "didn't catch" in events[0].text
+    assert companion.onboarding().next_question().key == "user.social"  # type: ignore[union-attr]
+
+
+async def test_second_start_says_welcome_back(store, fake) -> None:
+    await onboarded(store, fake)
+    again = Companion(store, fake)
+    (line,) = again.opening()
+    assert isinstance(line, ReplyDelta) and line.text == "Welcome back, Theodore."
+    (later,) = again.opening(at=now() + timedelta(days=3))
+    assert later.text == "Welcome back, Theodore. It's been 3 days."  # type: ignore[union-attr]
+
+
+class Inspecting(FakeLLM):
+    """Checks, from inside the model call, that the user's turn is already stored."""
+
+    def __init__(self, store) -> None:
+        super().__init__()
+        self.store = store
+        self.seen: list[str] = []
+
+    async def stream(self, messages: Sequence[Message], **kw: object) -> AsyncGenerator[str, None]:
+        self.seen = [t.text for t in self.store.recent_turns()]
+        async for delta in super().stream(messages):
+            yield delta
+
+
+async def test_the_user_turn_is_durable_before_the_reply_starts(store) -> None:
+    llm = Inspecting(store)
+    companion = await onboarded(store, llm)
+    events = await collect(companion, "I found the divorce papers")
+    assert "I found the divorce papers" in llm.seen
+    assert isinstance(events[0], TurnStored)
+    reply = "".join(e.text for e in events if isinstance(e, ReplyDelta))
+    done = events[-1]
+    assert isinstance(done, ReplyDone) and done.status == "complete" and done.text == reply
+    assert store.recent_turns()[-1].text == reply
+
+
+async def test_context_carries_persona_user_history_and_recalled_memories(store, fake) -> None:
+    async def recall(query: str) -> list[str]:
+        return ["Amy is Theodore's old friend"]
+
+    companion = await onboarded(store, fake)
+    companion.recall = recall
+    await collect(companion, "first message")
+    await collect(companion, "second message")
+    messages = fake.calls[-1]
+    assert companion.name in messages[0].content and "Theodore" in messages[0].content
+    assert any(m.content == "first message" for m in messages)
+    assert "Amy is Theodore's old friend" in messages[-2].content
+    assert messages[-1] == Message("user", "second message")
+
+
+async def test_cancelling_mid_reply_stores_the_partial_reply_as_interrupted(store) -> None:
+    slow = FakeLLM(["one two three four five six seven eight nine ten"], delay=0.05)
+    companion = await onboarded(store, slow)
+
+    async def talk() -> None:
+        async for _ in companion.say("tell me a story"):
+            pass
+
+    task = asyncio.ensure_future(talk())
+    await asyncio.sleep(0.18)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    last = store.recent_turns()[-1]
+    assert last.role == "assistant" and last.status == "interrupted"
+    assert last.text.startswith("one two") and "ten" not in last.text
+    assert slow.cancelled == 1
+
+
+async def test_closing_the_stream_early_also_interrupts(store) -> None:
+    companion = await onboarded(store, FakeLLM(["a b c d e f"], delay=0.01))
+    stream = companion.say("hi")
+    async for event in stream:
+        if isinstance(event, ReplyDelta):
+            break
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert store.recent_turns()[-1].status == "interrupted"
+
+
+async def test_a_failing_model_gives_one_error_and_keeps_the_user_turn(store) -> None:
+    companion = await onboarded(store, FakeLLM(fail="unavailable"))
+    before = store.count_turns()
+    events = await collect(companion, "are you there?")
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert len(errors) == 1 and errors[0].code == "model.unavailable"
+    assert store.count_turns() == before + 1
+    assert store.recent_turns()[-1].text == "are you there?"
+
+
+async def test_a_huge_paste_is_trimmed_for_the_model_but_stored_whole(store, fake) -> None:
+    companion = await onboarded(store, fake)
+    paste = "lorem ipsum " * 8_334
+    events = await collect(companion, paste)
+    assert any(isinstance(e, Notice) and "long" in e.text for e in events)
+    assert len(fake.calls[-1][-1].content) < len(paste.strip())
+    assert store.recent_turns()[-2].text == paste.strip()
+
+
+async def test_empty_input_is_an_input_error_and_stores_nothing(store, fake) -> None:
+    companion = await onboarded(store, fake)
+    before = store.count_turns()
+    with pytest.raises(InputError):
+        await collect(companion, " \n\t ")
+    assert store.count_turns() == before
+
+
+async def test_control_characters_and_lone_surrogates_are_stored_safely(store, fake) -> None:
+    companion = await onboarded(store, fake)
+    await collect(companion, "bad \x00 bytes \udcff here")
+    assert store.recent_turns()[-2].text == "bad  bytes ? here"
+
+
+async def test_the_user_can_rename_the_os(store, fake) -> None:
+    companion = await onboarded(store, fake)
+    events = await collect(companion, "I'll call you Juniper.")
+    assert any(isinstance(e, Renamed) and e.name == "Juniper" for e in events)
+    assert companion.name == "Juniper" and fake.calls == []
+    assert "Juniper" in companion.rename("Juniper")
