@@ -20,7 +20,8 @@ def machine() -> str:
         mem = f", {pages * size / 2**30:.0f} GiB"
     except (ValueError, OSError):
         pass
-    return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores{mem}, {system}, Python {platform.python_version()}"
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine, percentile  # noqa: E402
-
-from os1.config import Settings  # noqa: E402
-from os1.llm import Message, get_model  # noqa: E402
-from os1.persona.prompts import system_prompt  # noqa: E402
+from _machine import machine, percentile
+from os1.config import Settings
+from os1.llm import Message, get_model
+from os1.persona.prompts import system_prompt
 
 PROMPTS = [
     "Hi! How are you?", "I had a rough day at work.", "What should I cook tonight?",

@@ -187,7 +187,7 @@ def test_config_set_show_and_models(home: Path) -> None:
 
 
 def test_an_unknown_model_is_a_clear_error(home: Path) -> None:
-    rc, out, err = run("chat", model="nonsense:thing")
+    rc, _, err = run("chat", model="nonsense:thing")
     assert rc == 2 and "Unknown model" in err and "Traceback" not in err
 
 

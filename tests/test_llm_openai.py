@@ -81,7 +81,7 @@ class Broken(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: object) -> None:
         return None
 
     def _send(self, code: int, content_type: str, body: bytes) -> None:
@@ -181,6 +181,7 @@ def short_replies(home: Path) -> None:
 # --- the real server -------------------------------------------------------------------------------
 
 
+@pytest.mark.real_model
 async def test_get_model_builds_an_openai_model_from_settings(server: str, tmp_path: Path) -> None:
     model = get_model("openai:smollm2", Settings(home=tmp_path, openai_base_url=server + "/v1"))
     assert isinstance(model, OpenAIModel)
@@ -190,6 +191,7 @@ async def test_get_model_builds_an_openai_model_from_settings(server: str, tmp_p
     assert "".join(deltas).strip()
 
 
+@pytest.mark.real_model
 async def test_closing_the_stream_early_then_asking_again(server: str) -> None:
     model = OpenAIModel("smollm2", base_url=server + "/v1")
     try:
@@ -205,6 +207,7 @@ async def test_closing_the_stream_early_then_asking_again(server: str) -> None:
         await model.aclose()
 
 
+@pytest.mark.real_model
 async def test_cancelling_the_consuming_task_stops_the_stream(server: str) -> None:
     model = OpenAIModel("smollm2", base_url=server + "/v1")
     got_one = asyncio.Event()
@@ -224,6 +227,7 @@ async def test_cancelling_the_consuming_task_stops_the_stream(server: str) -> No
         await model.aclose()
 
 
+@pytest.mark.real_model
 def test_cli_chat_against_the_real_server(server: str, home: Path) -> None:
     short_replies(home)
     rc, out, err = run_chat("openai:smollm2", server + "/v1", FIRST_BOOT + HELLO.encode() + b"\n")

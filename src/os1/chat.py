@@ -89,10 +89,12 @@ class ChatUI:
             self.end_line()
 
     def end_line(self, *, interrupted: bool = False) -> None:
-        """Finish the OS's line, if one is open."""
+        """Finish the OS's line, if one is open; say so when a reply was stopped."""
         if self._speaking:
             self.console.print(" [interrupted]" if interrupted else "", style="dim", markup=False)
             self._speaking = False
+        elif interrupted:
+            self.console.print("(stopped before the reply began)", style="dim", markup=False)
 
 
 async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | None = None) -> int:

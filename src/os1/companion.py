@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from datetime import datetime
 
@@ -102,7 +102,7 @@ class Companion:
         self.session_id = self.store.start_session(at)
         return self.session_id
 
-    async def say(self, text: str, *, at: datetime | None = None) -> AsyncIterator[CompanionEvent]:
+    async def say(self, text: str, *, at: datetime | None = None) -> AsyncGenerator[CompanionEvent, None]:
         """Everything the OS does with one line from the user."""
         question = self.onboarding().next_question()
         if question is not None:
@@ -157,7 +157,7 @@ class Companion:
         return [TurnStored(user_turn), Renamed(self.name), ReplyDelta(reply),
                 ReplyDone(reply, turn_id, "complete")]
 
-    async def respond(self, text: str, *, at: datetime | None = None) -> AsyncIterator[CompanionEvent]:
+    async def respond(self, text: str, *, at: datetime | None = None) -> AsyncGenerator[CompanionEvent, None]:
         """Store the user's turn, then stream the model's reply, storing it as it grows.
 
         Closing this generator or cancelling its task stops the model and stores the partial reply
@@ -180,7 +180,7 @@ class Companion:
             async for event in events:
                 yield event
 
-    async def _stream_reply(self, context: list[Message], at: datetime | None) -> AsyncIterator[CompanionEvent]:
+    async def _stream_reply(self, context: list[Message], at: datetime | None) -> AsyncGenerator[CompanionEvent, None]:
         reply_id = self.store.add_turn("assistant", "", session_id=self.session_id, status="streaming", at=at)
         parts: list[str] = []
         status: TurnStatus = "interrupted"
@@ -206,8 +206,8 @@ class Companion:
         yield ReplyDone("".join(parts).strip(), reply_id, status)
 
     def _finish(self, reply_id: int, text: str, status: TurnStatus) -> None:
-        """Store the reply as it ended; an empty failed reply leaves no row."""
-        if status == "failed" and not text:
+        """Store the reply as it ended; a reply stopped or failed before its first word leaves no row."""
+        if status != "complete" and not text.strip():
             self.store.delete_turn(reply_id)
         else:
             self.store.update_turn(reply_id, text.strip(), status)

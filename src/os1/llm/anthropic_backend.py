@@ -53,6 +53,11 @@ class AnthropicModel(LLM):
 
     def _translate(self, exc: Exception) -> Exception:
         an = self._anthropic
+        if isinstance(exc, TypeError) and not (getattr(self._client, "api_key", None)
+                                               or getattr(self._client, "auth_token", None)):
+            # anthropic 2.x builds the client without credentials and refuses only at the first request
+            return ModelUnavailable("No Anthropic API key is set.",
+                                    hint="Set ANTHROPIC_API_KEY or `os1 config set anthropic_api_key …`.")
         if isinstance(exc, an.APIConnectionError):
             return ModelUnavailable("Could not reach Anthropic's API.", hint="Check your network.")
         if isinstance(exc, an.AuthenticationError):

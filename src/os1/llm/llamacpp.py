@@ -50,7 +50,8 @@ class LlamaCppModel(LLM):
     persona and earlier turns) is not evaluated again: only the new tail is.
     """
 
-    def __init__(self, path: Path, *, name: str, context_tokens: int = 2048, threads: int = 2) -> None:
+    def __init__(self, path: Path, *, name: str, context_tokens: int = 2048, threads: int = 2,
+                 stop: Sequence[str] = ()) -> None:
         check_gguf(path)
         try:
             import llama_cpp
@@ -68,6 +69,7 @@ class LlamaCppModel(LLM):
                                 "llama.cpp does not know. Use --model embedded to go on.") from exc
         self.name = name
         self.context_tokens = context_tokens
+        self._stop = [*STOP, *stop]
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-llama")
 
     def count_tokens(self, text: str) -> int:
@@ -79,7 +81,7 @@ class LlamaCppModel(LLM):
         """Worker thread: run the completion, hand each delta to `emit`, stop when asked."""
         try:
             chunks: Any = self._llama.create_chat_completion(
-                messages=messages, stream=True, stop=STOP, **SAMPLING, **options)  # type: ignore[arg-type]
+                messages=messages, stream=True, stop=self._stop, **SAMPLING, **options)  # type: ignore[arg-type]
             for chunk in chunks:
                 if stop.is_set():
                     break
@@ -114,5 +116,7 @@ class LlamaCppModel(LLM):
             stop.set()
             await asyncio.shield(done)
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
+        """Free the model; only for owners of the instance (shared models are closed at exit)."""
         self._worker.shutdown(wait=True)
+        self._llama.close()

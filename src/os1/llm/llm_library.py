@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from typing import Any
 
 from os1.errors import ModelError, ModelNotFound, ModelResponseError, ModelUnavailable
 from os1.llm.base import LLM, Message, merge_system
@@ -17,7 +21,7 @@ def transcript(messages: Sequence[Message]) -> str:
 
 
 class LLMLibraryModel(LLM):
-    """Adapts an `llm` async model (or a sync one, run in a thread by the library) to OS1's seam."""
+    """Adapts an `llm` model to OS1's seam: async models directly, sync-only ones on a worker thread."""
 
     def __init__(self, model_id: str, *, context_tokens: int = 8192) -> None:
         try:
@@ -26,13 +30,49 @@ class LLMLibraryModel(LLM):
             raise ModelUnavailable("The llm library is not installed.",
                                    hint=f"Install it with: {INSTALL}") from exc
         self._llm = llm
+        self._async: Any = None
+        self._sync: Any = None
         try:
-            self._model = llm.get_async_model(model_id)
-        except llm.UnknownModelError as exc:
-            raise ModelNotFound(f"The llm library knows no async model '{model_id}'.",
-                                hint="`llm models` lists them; install the plugin that provides it.") from exc
+            self._async = llm.get_async_model(model_id)
+        except llm.UnknownModelError:
+            try:
+                self._sync = llm.get_model(model_id)
+            except llm.UnknownModelError as exc:
+                raise ModelNotFound(f"The llm library knows no model '{model_id}'.",
+                                    hint="`llm models` lists them; install the plugin that provides it.") from exc
         self.name = f"llm:{model_id}"
         self.context_tokens = context_tokens
+
+    async def _pieces(self, prompt: str, system: str | None) -> AsyncGenerator[str, None]:
+        """The response's text chunks, whichever kind of model this is."""
+        if self._async is not None:
+            async for piece in self._async.prompt(prompt, system=system):
+                yield piece
+            return
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                for piece in self._sync.prompt(prompt, system=system):
+                    if stop.is_set():
+                        break
+                    loop.call_soon_threadsafe(queue.put_nowait, piece)
+            except Exception as exc:  # raised again on the event loop
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        done = loop.run_in_executor(None, work)
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            await asyncio.shield(done)
 
     async def stream(
         self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.7
@@ -40,9 +80,9 @@ class LLMLibraryModel(LLM):
         system, chat = merge_system(messages)
         prompt = chat[-1].content if len(chat) == 1 else transcript(chat)
         try:
-            response = self._model.prompt(prompt, system=system or None)
-            async for piece in response:
-                yield piece
+            async with aclosing(self._pieces(prompt, system or None)) as pieces:
+                async for piece in pieces:
+                    yield piece
         except self._llm.NeedsKeyException as exc:
             raise ModelUnavailable(f"{self.name} needs an API key: {exc}",
                                    hint="Set it with `llm keys set …`.") from exc
