@@ -163,6 +163,8 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         ui.end_line()
+    if companion.memory is not None:
+        await companion.memory.flush()  # derive memories from this session before leaving
     return 0
 
 

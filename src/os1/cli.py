@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from os1 import __version__
+from os1 import __version__, cli_memory
 from os1.config import Settings, load_settings, read_config_file, set_config_value
 from os1.errors import ConfigError, OS1Error
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset", help="erase everything OS1 knows (asks first)")
     reset.add_argument("--yes", action="store_true", help="do not ask")
     sub.add_parser("models", help="list the model backends that are installed")
+    cli_memory.add_parser(sub)
     return parser
 
 
@@ -59,12 +60,26 @@ def cmd_chat(settings: Settings, args: argparse.Namespace, console: Console) -> 
     from os1.memory import Database
 
     db = Database(settings.db_path)
+    memory = None
     try:
         store = db.user(args.user)
         llm = get_model(settings.model, settings)
+        memory = cli_memory.open_memory(store, console)
         companion = Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
-                              temperature=settings.temperature)
+                              temperature=settings.temperature, memory=memory)
         return asyncio.run(run_chat(companion, console))
+    finally:
+        if memory is not None:
+            memory.close()
+        db.close()
+
+
+def cmd_memory(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    from os1.memory import Database
+
+    db = Database(settings.db_path)
+    try:
+        return cli_memory.run(db, args.user, args, console)
     finally:
         db.close()
 
@@ -119,7 +134,7 @@ def cmd_models(settings: Settings, args: argparse.Namespace, console: Console) -
 
 
 COMMANDS: dict[str, Any] = {"chat": cmd_chat, "config": cmd_config, "reset": cmd_reset,
-                            "models": cmd_models}
+                            "models": cmd_models, "memory": cmd_memory}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

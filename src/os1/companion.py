@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from datetime import datetime
+from typing import Literal
 
 from os1.context import Budget, build_context
 from os1.errors import InputError, ModelError
@@ -21,7 +22,11 @@ from os1.events import (
     TurnStored,
 )
 from os1.llm.base import LLM, Message
+from os1.memory import intents
+from os1.memory.api import Memory
+from os1.memory.forget import forget
 from os1.memory.store import Turn, TurnStatus, UserStore, now
+from os1.memory.timeparse import describe
 from os1.persona import Onboarding, choose_name
 from os1.persona.onboarding import intro, messages
 from os1.persona.prompts import context_note, system_prompt
@@ -34,6 +39,8 @@ _RENAME = re.compile(
     r"your (?:new )?name is(?: now)?|can i call you|(?:please\s+)?call yourself)\s+"
     r"([A-Za-z][\w'-]{0,30})\s*[.!?]*$", re.IGNORECASE)
 HISTORY_TURNS = 80
+RECENT_IN_VIEW = 10
+"""Turns this recent are surely in the context already, so recall need not repeat them."""
 
 
 def clean_input(text: str) -> str:
@@ -60,10 +67,12 @@ class Companion:
     """One user's OS: it onboards them, then answers, storing every turn before it replies."""
 
     def __init__(self, store: UserStore, llm: LLM, *, max_reply_tokens: int = 256,
-                 temperature: float = 0.7, recall: Recall | None = None,
-                 flush_seconds: float = 0.5) -> None:
+                 temperature: float = 0.7, recall: Recall | None = None, memory: Memory | None = None,
+                 flush_seconds: float = 0.5, recall_k: int = 8) -> None:
         self.store = store
         self.llm = llm
+        self.memory = memory
+        self.recall_k = recall_k
         self.max_reply_tokens = max_reply_tokens
         self.temperature = temperature
         self.recall = recall
@@ -115,6 +124,15 @@ class Companion:
             for event in self._rename(cleaned, match.group(1), at):
                 yield event
             return
+        if self.memory is not None:
+            if (topic := intents.asks_to_forget(cleaned)) is not None:
+                for event in self._forget(self.memory, topic, at):
+                    yield event
+                return
+            if (topic := intents.asks_about(cleaned)) is not None:
+                for event in await self._about(self.memory, cleaned, topic, at):
+                    yield event
+                return
         async with aclosing(self.respond(cleaned, at=at)) as events:
             async for event in events:
                 yield event
@@ -136,7 +154,7 @@ class Companion:
         self.store.set("os.name", choice.name)
         self.store.set("os.name_reason", choice.reason)
         greeting = f"Hi {self.user_name}. I'm {choice.name}. {choice.reason} So, how are you?"
-        turn_id = self.store.add_turn("assistant", greeting, session_id=self.session_id, at=at)
+        turn_id = self._store("assistant", greeting, at)
         return [Prompt(messages()["initialising"]), Renamed(choice.name), ReplyDelta(greeting),
                 ReplyDone(greeting, turn_id, "complete")]
 
@@ -150,12 +168,44 @@ class Companion:
         self.store.set("os.name_reason", "my name was given to me by " + (self.user_name or "you"))
         return messages()["renamed"].format(new_name=new_name)
 
+    def _store(self, role: Literal["user", "assistant"], text: str, at: datetime | None,
+               status: TurnStatus = "complete") -> int:
+        """A durable turn, indexed in memory when there is one."""
+        speaker = self.user_name if role == "user" else self.name
+        if self.memory is not None:
+            return self.memory.remember(text, speaker=speaker, role=role, at=at, session_id=self.session_id,
+                                        status=status)
+        return self.store.add_turn(role, text, session_id=self.session_id, status=status, at=at, speaker=speaker)
+
+    def _exchange(self, said: str, reply: str, at: datetime | None) -> list[CompanionEvent]:
+        """Store a turn and a reply the OS gives without the model."""
+        user_turn = self._store("user", said, at)
+        turn_id = self._store("assistant", reply, at)
+        return [TurnStored(user_turn), ReplyDelta(reply), ReplyDone(reply, turn_id, "complete")]
+
     def _rename(self, text: str, new_name: str, at: datetime | None) -> list[CompanionEvent]:
-        user_turn = self.store.add_turn("user", text, session_id=self.session_id, at=at)
         reply = self.rename(new_name)
-        turn_id = self.store.add_turn("assistant", reply, session_id=self.session_id, at=at)
-        return [TurnStored(user_turn), Renamed(self.name), ReplyDelta(reply),
-                ReplyDone(reply, turn_id, "complete")]
+        events = self._exchange(text, reply, at)
+        return [events[0], Renamed(self.name), *events[1:]]
+
+    def _forget(self, memory: Memory, topic: str, at: datetime | None) -> list[CompanionEvent]:
+        """Forget for real; neither the request nor the reply keeps the topic's name."""
+        report = forget(memory, topic)
+        reply = ("Done. I've forgotten it, everywhere I kept it." if report.total
+                 else "I didn't have anything about that to forget.")
+        return self._exchange("(asked me to forget something)", reply, at)
+
+    async def _about(self, memory: Memory, text: str, topic: str, at: datetime | None) -> list[CompanionEvent]:
+        """What the OS remembers about someone or something, from its memory rather than the model."""
+        found = [r for r in await memory.recall(topic, k=12, at=at, distinct=False)
+                 if topic.lower() in r.text.lower()][:6]
+        if not found:
+            reply = f"I don't remember anything about {topic} yet. Tell me?"
+        else:
+            lines = [r.text if r.kind != "turn" else f"On {describe(r.at)}, {r.speaker or 'you'} said: “{r.text}”"
+                     for r in found]
+            reply = f"Here's what I remember about {topic}:\n" + "\n".join(f"- {line}" for line in lines)
+        return self._exchange(text, reply, at)
 
     async def respond(self, text: str, *, at: datetime | None = None) -> AsyncGenerator[CompanionEvent, None]:
         """Store the user's turn, then stream the model's reply, storing it as it grows.
@@ -165,9 +215,9 @@ class Companion:
         """
         text = clean_input(text)
         history = self.store.recent_turns(HISTORY_TURNS)
-        user_turn = self.store.add_turn("user", text, session_id=self.session_id, at=at)
+        user_turn = self._store("user", text, at)
         yield TurnStored(user_turn)
-        memories = await self.recall(text) if self.recall else []
+        memories = await self._recall(text, at, {t.id for t in history[-RECENT_IN_VIEW:]})
         when = at or now()
         context = build_context(
             system=system_prompt(self.store.profile()), note=lambda kept: context_note(when, kept),
@@ -180,8 +230,17 @@ class Companion:
             async for event in events:
                 yield event
 
+    async def _recall(self, text: str, at: datetime | None, in_view: set[int]) -> list[str]:
+        """Memories for the context slot, leaving out turns the history already shows."""
+        if self.recall is not None:
+            return await self.recall(text)
+        if self.memory is None:
+            return []
+        found = await self.memory.recall(self.memory.read(text), k=self.recall_k + len(in_view), at=at)
+        return [r.render() for r in found if not set(r.turn_ids) <= in_view][: self.recall_k]
+
     async def _stream_reply(self, context: list[Message], at: datetime | None) -> AsyncGenerator[CompanionEvent, None]:
-        reply_id = self.store.add_turn("assistant", "", session_id=self.session_id, status="streaming", at=at)
+        reply_id = self._store("assistant", "", at, status="streaming")
         parts: list[str] = []
         status: TurnStatus = "interrupted"
         failure: ModelError | None = None
@@ -209,8 +268,10 @@ class Companion:
         """Store the reply as it ended; a reply stopped or failed before its first word leaves no row."""
         if status != "complete" and not text.strip():
             self.store.delete_turn(reply_id)
-        else:
-            self.store.update_turn(reply_id, text.strip(), status)
+            return
+        self.store.update_turn(reply_id, text.strip(), status)
+        if self.memory is not None and status == "complete":
+            self.memory.index_turn(reply_id)
 
     def history(self, limit: int = 20) -> list[Turn]:
         """The latest turns, oldest first."""

@@ -35,4 +35,48 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, key)
     );
     """,
+    # 2: long-term memory: who spoke each turn, derived memory items with validity, their source turns,
+    # one full-text index for turns and items (rowid = 2*turn_id or 2*memory_id+1), vectors, vocabulary.
+    """
+    ALTER TABLE turns ADD COLUMN speaker TEXT NOT NULL DEFAULT '';
+    ALTER TABLE turns ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX turns_pending ON turns(user_id, indexed);
+    CREATE TABLE memories (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        attribute TEXT NOT NULL DEFAULT '',
+        value TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL,
+        importance REAL NOT NULL DEFAULT 0.5,
+        valid_from TEXT NOT NULL,
+        valid_until TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX memories_user ON memories(user_id, kind);
+    CREATE INDEX memories_key ON memories(user_id, subject, attribute, valid_until);
+    CREATE TABLE memory_sources (
+        memory_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+        turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        PRIMARY KEY (memory_id, turn_id)
+    );
+    CREATE INDEX memory_sources_turn ON memory_sources(turn_id);
+    CREATE TABLE vectors (
+        doc INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        vec BLOB NOT NULL
+    );
+    CREATE INDEX vectors_user ON vectors(user_id);
+    CREATE VIRTUAL TABLE search USING fts5(
+        owner, body, context, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE vocabulary (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        term TEXT NOT NULL COLLATE NOCASE,
+        meaning TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, term)
+    );
+    """,
 ]

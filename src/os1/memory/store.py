@@ -9,7 +9,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from os1.errors import DatabaseCorrupt, DatabaseLocked, StorageError
 from os1.memory.migrations import MIGRATIONS
@@ -38,6 +38,16 @@ class Turn:
     status: TurnStatus
     created_at: datetime
     session_id: int | None
+    speaker: str = ""
+    """Who said it, by name ('' before first boot: the role says enough)."""
+
+
+TURN_COLUMNS = "id, role, text, status, created_at, session_id, speaker"
+
+
+def turn_from_row(row: Any) -> Turn:
+    """A Turn from a row selected with TURN_COLUMNS."""
+    return Turn(int(row[0]), row[1], str(row[2]), row[3], datetime.fromisoformat(str(row[4])), row[5], str(row[6]))
 
 
 def _refuse(path: Path, exc: sqlite3.Error) -> StorageError:
@@ -65,6 +75,7 @@ class Database:
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA secure_delete = ON")  # forgotten content is overwritten, not left in free pages
             check = self._conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok" or mode.lower() != "wal":
                 raise sqlite3.DatabaseError(f"integrity check: {check}")
@@ -132,11 +143,11 @@ class UserStore:
         return int(cur.lastrowid or 0)
 
     def add_turn(self, role: Literal["user", "assistant"], text: str, *, session_id: int | None = None,
-                 status: TurnStatus = "complete", at: datetime | None = None) -> int:
+                 status: TurnStatus = "complete", at: datetime | None = None, speaker: str = "") -> int:
         """Store a turn durably (committed and synced) and return its id."""
         cur = self._db.execute(
-            "INSERT INTO turns(user_id, session_id, role, text, status, created_at) VALUES (?,?,?,?,?,?)",
-            (self.user_id, session_id, role, text, status, stamp(at)))
+            "INSERT INTO turns(user_id, session_id, role, text, status, created_at, speaker) VALUES (?,?,?,?,?,?,?)",
+            (self.user_id, session_id, role, text, status, stamp(at), speaker))
         return int(cur.lastrowid or 0)
 
     def update_turn(self, turn_id: int, text: str, status: TurnStatus) -> None:
@@ -151,9 +162,20 @@ class UserStore:
     def recent_turns(self, limit: int = 50) -> list[Turn]:
         """The last `limit` turns, oldest first."""
         rows = self._db.execute(
-            "SELECT id, role, text, status, created_at, session_id FROM turns "
-            "WHERE user_id = ? ORDER BY id DESC LIMIT ?", (self.user_id, limit)).fetchall()
-        return [Turn(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), r[5]) for r in reversed(rows)]
+            f"SELECT {TURN_COLUMNS} FROM turns WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            (self.user_id, limit)).fetchall()
+        return [turn_from_row(r) for r in reversed(rows)]
+
+    def turns_by_id(self, ids: list[int]) -> dict[int, Turn]:
+        """This user's turns with the given ids."""
+        found: dict[int, Turn] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT {TURN_COLUMNS} FROM turns WHERE user_id = ? AND id IN ({marks})",
+                                    (self.user_id, *chunk)).fetchall()
+            found.update({int(r[0]): turn_from_row(r) for r in rows})
+        return found
 
     def count_turns(self) -> int:
         """How many turns this user has."""

@@ -1,0 +1,267 @@
+"""The public memory API the companion (and the benchmarks) use: remember, recall, and background indexing.
+
+Writing a turn is a durable insert plus a full-text index entry, a few milliseconds; its vector and the memory
+items derived from it are made in the background, never in the reply's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from os1.memory import ranking
+from os1.memory.embeddings import Embedder
+from os1.memory.extract import Extracted, extract
+from os1.memory.store import Turn, TurnStatus, UserStore, now
+from os1.memory.tables import DONE, EMBED, Item, MemoryTables, memory_doc, turn_doc
+from os1.memory.timeparse import describe
+from os1.memory.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+Extractor = Callable[[Turn], list[Extracted]]
+BATCH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Recollection:
+    """One thing recalled: a turn said verbatim, or a memory item derived from turns."""
+
+    kind: str
+    """`turn`, or the item's kind (`fact`, `event`, `person`…)."""
+    text: str
+    at: datetime
+    """When it was said, or since when the item holds."""
+    turn_ids: tuple[int, ...]
+    """The turns behind it."""
+    score: float
+    speaker: str = ""
+    valid_until: datetime | None = None
+    """For a fact that has since changed: when it stopped being true."""
+
+    def render(self) -> str:
+        """One line for the model's context."""
+        if self.kind == "turn":
+            who = f"{self.speaker}: " if self.speaker else ""
+            return f"({describe(self.at)}) {who}{self.text}"
+        if self.valid_until is not None:
+            span = f"from {describe(self.at)} until {describe(self.valid_until)}"
+            return f"{self.text.rstrip('.')} ({span}; no longer true)"
+        return self.text
+
+
+class Memory:
+    """One user's long-term memory over the shared database."""
+
+    def __init__(self, store: UserStore, *, embedder: Embedder | None = None,
+                 extractor: Extractor | None = None) -> None:
+        self.store = store
+        self.tables = MemoryTables(store._db, store.user_id)
+        self.embedder = embedder
+        self.extractor = extractor
+        self._index: VectorIndex | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-embed")
+        self.corrupt_vectors = 0
+        """Vectors found damaged at load; their turns are queued to be embedded again."""
+
+    # writing ------------------------------------------------------------------------------------
+    def remember(self, text: str, *, speaker: str, role: Literal["user", "assistant"] = "user",
+                 at: datetime | None = None, session_id: int | None = None,
+                 status: TurnStatus = "complete") -> int:
+        """Store a turn verbatim (durable on return) and index its words; vectors and items follow."""
+        turn_id = self.store.add_turn(role, text, session_id=session_id, status=status, at=at, speaker=speaker)
+        if status == "complete":
+            self.index_turn(turn_id)
+        return turn_id
+
+    def index_turn(self, turn_id: int) -> None:
+        """Put a complete turn in the full-text index and queue its background work."""
+        turn = self.store.turns_by_id([turn_id]).get(turn_id)
+        if turn is None:
+            return
+        previous = self.tables.previous_turn(turn_id)
+        body, context = ranking.document(turn.speaker, turn.text, previous)
+        self.tables.index(turn_doc(turn_id), body, context)
+        self.kick()
+
+    def kick(self) -> None:
+        """Start the background worker if it is not running (needs a running event loop)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._worker is None or self._worker.done():
+            self._worker = loop.create_task(self._work())
+
+    async def flush(self) -> None:
+        """Wait until every stored turn has its vector and memory items."""
+        self.kick()
+        while self._worker is not None and not self._worker.done():
+            await asyncio.shield(self._worker)
+            if self._has_work():
+                self.kick()
+
+    def _has_work(self) -> bool:
+        return bool(self.tables.pending_turns(1) or (self.embedder and self.tables.unembedded_items(1)))
+
+    async def _work(self) -> None:
+        while self._has_work():
+            pending = self.tables.pending_turns(BATCH)
+            turns = self.store.turns_by_id(list(pending))
+            await self._process([turns[i] for i in pending if i in turns], pending)
+            self.tables.mark(list(pending), DONE)
+
+    async def _process(self, turns: list[Turn], states: dict[int, int]) -> None:
+        """Derive items from a batch of turns, then embed the turns and the new items together."""
+        docs: list[int] = []
+        texts: list[str] = []
+        if self.embedder is not None and not turns:
+            for stored in self.tables.items(self.tables.unembedded_items(BATCH)):
+                docs.append(memory_doc(stored.id))
+                texts.append(stored.text)
+        for turn in turns:
+            previous = self.tables.previous_turn(turn.id)
+            docs.append(turn_doc(turn.id))
+            texts.append(ranking.embedding_text(turn.speaker, turn.text, previous))
+            if states.get(turn.id) == EMBED:
+                continue
+            for item in self._extract(turn):
+                memory_id = self.tables.add_item(item, turn.created_at, [turn.id])
+                if memory_id is not None:
+                    self.tables.index(memory_doc(memory_id), item.text, "")
+                    docs.append(memory_doc(memory_id))
+                    texts.append(item.text)
+                    if item.kind == "vocabulary":
+                        self.tables.add_term(item.subject, item.value)
+        if self.embedder is None or not docs:
+            return
+        embedder = self.embedder
+        vectors = await asyncio.get_running_loop().run_in_executor(self._pool, embedder.embed, texts)
+        index = self._vectors()
+        for doc, vector in zip(docs, vectors, strict=True):
+            self.tables.save_vector(doc, vector)
+            if index is not None:
+                index.add(("doc", doc), vector)
+
+    def _extract(self, turn: Turn) -> list[Extracted]:
+        if not turn.speaker or not turn.text.strip():
+            return []
+        items = extract(turn.text, turn.speaker, turn.created_at) if turn.role == "user" else []
+        if self.extractor is not None:
+            items += self.extractor(turn)
+        return items
+
+    def _vectors(self) -> VectorIndex | None:
+        """The in-memory vector index, loaded from the database on first use; damaged vectors are redone."""
+        if self.embedder is None:
+            return None
+        if self._index is None:
+            import numpy
+
+            index = VectorIndex(self.embedder.dim)
+            bad: list[int] = []
+            for doc, raw in self.tables.vectors():
+                if len(raw) != self.embedder.dim * 4:
+                    bad.append(doc)
+                    continue
+                vector = numpy.frombuffer(raw, dtype="<f4")
+                if not numpy.isfinite(vector).all():
+                    bad.append(doc)
+                    continue
+                index.add(("doc", doc), vector)
+            if bad:
+                self.corrupt_vectors += len(bad)
+                self.tables.drop_vectors(bad)
+                self.tables.mark([d // 2 for d in bad if d % 2 == 0], EMBED)
+            self._index = index
+        return self._index
+
+    def drop_from_index(self, docs: list[int]) -> None:
+        """Forget vectors held in memory (the rows are already deleted)."""
+        if self._index is not None:
+            self._index.remove({("doc", d) for d in docs})
+
+    # reading ------------------------------------------------------------------------------------
+    def _embed_query(self, query: str) -> npt.NDArray[np.float32] | None:
+        if self.embedder is None:
+            return None
+        vector: npt.NDArray[np.float32] = self.embedder.embed([query])[0]
+        return vector
+
+    async def recall(self, query: str, *, k: int = 10, at: datetime | None = None,
+                     distinct: bool = True) -> list[Recollection]:
+        """The `k` memories most worth having in mind for `query`, best first.
+
+        `distinct` skips a result whose turns are all behind better ones (an item and the turn it came from).
+        """
+        when = at or now()
+        plan = ranking.analyse(query, when, self.speakers())
+        text_hits = self.tables.text_search(plan.match, ranking.CANDIDATES) if plan.match else []
+        dense_hits: list[tuple[int, float]] = []
+        index = self._vectors()
+        vector = self._embed_query(plan.dense_query) if index is not None and len(index) else None
+        if index is not None and vector is not None:
+            dense_hits = [(key[1], score) for key, score in index.search(vector, ranking.CANDIDATES)]
+        candidates = self._load({doc for doc, _ in text_hits} | {doc for doc, _ in dense_hits})
+        scored = ranking.fuse(plan, text_hits, dense_hits, candidates, when)
+        best = ranking.dedupe(scored, candidates, k) if distinct else scored[:k]
+        return [self._recollection(candidates[doc], score) for doc, score in best]
+
+    def _load(self, docs: set[int]) -> dict[int, ranking.Candidate]:
+        """What the ranking needs to know of each candidate document."""
+        turns = self.store.turns_by_id([d // 2 for d in docs if d % 2 == 0])
+        items = {i.id: i for i in self.tables.items([d // 2 for d in docs if d % 2 == 1])}
+        out: dict[int, ranking.Candidate] = {}
+        stale = self.tables.superseded(list(turns))
+        for turn in turns.values():
+            out[turn_doc(turn.id)] = ranking.Candidate(turn_doc(turn.id), "turn", turn.text, turn.speaker,
+                                                       turn.created_at, stale.get(turn.id), 0.5, (turn.id,))
+        for item in items.values():
+            out[memory_doc(item.id)] = ranking.Candidate(memory_doc(item.id), item.kind, item.text, item.subject,
+                                                         item.valid_from, item.valid_until, item.importance,
+                                                         item.turn_ids)
+        return out
+
+    @staticmethod
+    def _recollection(candidate: ranking.Candidate, score: float) -> Recollection:
+        return Recollection(candidate.kind, candidate.text, candidate.at, candidate.turn_ids, score,
+                            candidate.speaker if candidate.kind == "turn" else "", candidate.valid_until)
+
+    def speakers(self) -> list[str]:
+        """Names of the people in this user's conversations."""
+        rows = self.store._db.execute("SELECT DISTINCT speaker FROM turns WHERE user_id = ? AND speaker != ''",
+                                      (self.store.user_id,)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def items(self, *, kind: str | None = None, limit: int = 1000) -> list[Item]:
+        """The newest memory items, for `os1 memory show`."""
+        return self.tables.items(kind=kind, limit=limit)
+
+    # personal vocabulary -------------------------------------------------------------------------
+    def vocabulary(self) -> dict[str, str]:
+        """Terms the user taught, with what they mean."""
+        return self.tables.terms()
+
+    def teach(self, term: str, meaning: str) -> None:
+        """Add a term to the personal vocabulary."""
+        self.tables.add_term(term.strip(), meaning.strip())
+
+    def read(self, text: str) -> str:
+        """The user's words with their own terms written their way ("leaving peak" → "leaving Peak")."""
+        for term in sorted(self.tables.terms(), key=len, reverse=True):
+            text = re.sub(rf"(?<!\w){re.escape(term)}(?!\w)", term, text, flags=re.IGNORECASE)
+        return text
+
+    def close(self) -> None:
+        """Stop the background worker's thread."""
+        if self._worker is not None:
+            self._worker.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,133 @@
+"""Deterministic memory extractors: people, relations, "my X is Y", where one lives, likes, plans, dated events.
+
+They let the embedded install remember well without a capable model. Pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from os1.memory.timeparse import resolve_mentions
+
+Kind = Literal["fact", "event", "preference", "person", "plan", "vocabulary"]
+
+RELATIONS = ("friend", "best friend", "sister", "brother", "mother", "mom", "mum", "dad", "father", "wife",
+             "husband", "partner", "boyfriend", "girlfriend", "fiancé", "fiancee", "fiance", "boss", "colleague",
+             "coworker", "co-worker", "son", "daughter", "cousin", "aunt", "uncle", "grandma", "grandmother",
+             "grandpa", "grandfather", "neighbor", "neighbour", "therapist", "doctor", "ex", "ex-wife",
+             "ex-husband", "roommate", "mentor", "teacher", "dog", "cat", "kid", "child", "niece", "nephew")
+_REL = "|".join(sorted((re.escape(r) for r in RELATIONS), key=len, reverse=True))
+_NAME = r"([A-Z][a-zà-ÿ'’-]+(?:\s[A-Z][a-zà-ÿ'’-]+)?)"
+_PLACE = r"([A-Z][\w'’-]*(?:[ ,]+(?:[A-Z][\w'’-]*|de|del|la|le|of))*)"
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """A memory item found in one sentence."""
+
+    kind: Kind
+    subject: str
+    """Whom or what it is about."""
+    attribute: str
+    """Which property: facts with the same subject and attribute replace each other ('' = never)."""
+    value: str
+    text: str
+    """A sentence that stands alone, in the third person."""
+    importance: float = 0.5
+
+
+def third_person(sentence: str, name: str) -> str:
+    """ "I moved to Paris with my sister" → "Ana moved to Paris with Ana's sister"."""
+    swaps = [(r"\bI'm\b", f"{name} is"), (r"\bI am\b", f"{name} is"), (r"\bI've\b", f"{name} has"),
+             (r"\bI'd\b", f"{name} would"), (r"\bI'll\b", f"{name} will"), (r"\bI\b", name),
+             (r"\b[Mm]y\b", f"{name}'s"), (r"\b[Mm]ine\b", f"{name}'s"), (r"\b[Mm]yself\b", name),
+             (r"\b[Mm]e\b", name)]
+    for pattern, replacement in swaps:
+        sentence = re.sub(pattern, replacement, sentence)
+    return sentence
+
+
+def _clean(value: str) -> str:
+    return re.sub(r"\s+", " ", value).strip(" ,.;:!?\"'")
+
+
+def _facts(sentence: str, who: str) -> list[Extracted]:
+    found: list[Extracted] = []
+    home = re.search(rf"\bI(?:'ve| have)?\s+(?:just\s+|recently\s+|finally\s+)?(?:live|am living|'m living|moved|"
+                     rf"relocated)\s+(?:in|to)\s+{_PLACE}", sentence)
+    if home:
+        place = _clean(home.group(1))
+        found.append(Extracted("fact", who, "home", place, f"{who} lives in {place}.", 0.8))
+    work = re.search(rf"\bI\s+(?:now\s+)?work\s+(?:at|for)\s+{_PLACE}", sentence)
+    if work:
+        place = _clean(work.group(1))
+        found.append(Extracted("fact", who, "workplace", place, f"{who} works at {place}.", 0.7))
+    for match in re.finditer(r"\b[Mm]y\s+((?:favou?rite\s+)?[a-z][a-z -]{1,30}?)(?:'s name)?\s+is\s+(?!a\b|an\b|the\b)"
+                             r"([^.,!?;]{1,60})", sentence):
+        attribute = _clean(match.group(1))
+        value = _clean(re.split(r"\s+(?:and|but|because|so|which|though)\s+", match.group(2))[0])
+        if attribute in RELATIONS or not value:
+            continue
+        found.append(Extracted("fact", who, attribute, value, f"{who}'s {attribute} is {value}.", 0.7))
+    return found
+
+
+def _people(sentence: str, who: str) -> list[Extracted]:
+    found = []
+    for match in re.finditer(rf"\b[Mm]y\s+({_REL})(?:,)?\s+(?:named\s+|called\s+)?{_NAME}", sentence):
+        relation, person = match.group(1).lower(), match.group(2)
+        found.append(Extracted("person", person, f"relation to {who}", relation,
+                               f"{person} is {who}'s {relation}.", 0.8))
+    for match in re.finditer(rf"\b{_NAME}\s+is\s+my\s+({_REL})\b", sentence):
+        person, relation = match.group(1), match.group(2).lower()
+        found.append(Extracted("person", person, f"relation to {who}", relation,
+                               f"{person} is {who}'s {relation}.", 0.8))
+    return found
+
+
+def _vocabulary(sentence: str, who: str) -> list[Extracted]:
+    """"Peak is my gym": a name the user uses for a thing of theirs."""
+    match = re.search(rf"\b{_NAME}\s+is\s+(?:the\s+name\s+of\s+)?my\s+(?!{_REL}\b)([a-z][a-z -]{{1,30}}?)\b[.!?,]?$",
+                      sentence.strip())
+    if not match:
+        return []
+    term, meaning = match.group(1), _clean(match.group(2))
+    return [Extracted("vocabulary", term, "means", f"{who}'s {meaning}", f"{term} is {who}'s {meaning}.", 0.7)]
+
+
+def _likes(sentence: str, who: str) -> list[Extracted]:
+    match = re.search(r"\bI\s+(?:really\s+|absolutely\s+)?(love|like|enjoy|hate|adore|can't stand|dislike|prefer)"
+                      r"\s+([^.!?;]{3,60})", sentence)
+    if not match:
+        return []
+    verb = {"can't stand": "can't stand"}.get(match.group(1), match.group(1) + "s")
+    value = _clean(match.group(2))
+    return [Extracted("preference", who, "", value, f"{who} {verb} {value}.", 0.5)]
+
+
+def _plans_and_events(sentence: str, who: str, at: datetime) -> list[Extracted]:
+    when = resolve_mentions(sentence, at)
+    if not when or not re.search(r"\b(?:I|I'm|I've|I'll|[Ww]e|[Ww]e're|[Mm]y|[Oo]ur)\b", sentence):
+        return []
+    future = re.search(r"\b(?:going to|gonna|planning|plan to|will|I'll|tomorrow|next\s+\w+|this weekend)\b", sentence)
+    kind: Kind = "plan" if future else "event"
+    preposition = "planned for" if future else ("on" if when[0].isdigit() else "in")
+    text = f"{_clean(third_person(sentence, who))} ({preposition} {when})."
+    return [Extracted(kind, who, "", when, text, 0.6 if future else 0.5)]
+
+
+def extract(text: str, speaker: str, at: datetime) -> list[Extracted]:
+    """Every memory item the rules find in one turn of `speaker`, said at `at`."""
+    items: list[Extracted] = []
+    for sentence in _SENTENCE.split(text.strip()):
+        if len(sentence) > 600:
+            sentence = sentence[:600]
+        for finder in (_facts, _people, _vocabulary, _likes):
+            items.extend(finder(sentence, speaker))
+        items.extend(_plans_and_events(sentence, speaker, at))
+    seen: set[str] = set()
+    return [i for i in items if not (i.text in seen or seen.add(i.text))]  # type: ignore[func-returns-value]

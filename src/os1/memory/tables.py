@@ -1,0 +1,214 @@
+"""SQL for one user's long-term memory: items, their sources, the full-text index, vectors, vocabulary.
+
+Every statement is bound to the user's id; the full-text index carries an owner token matched in every query.
+Documents share one id space: a turn is doc 2*id, a memory item 2*id+1.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from os1.memory.extract import Extracted
+from os1.memory.store import Database, stamp
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+
+def turn_doc(turn_id: int) -> int:
+    """The index id of a turn."""
+    return 2 * turn_id
+
+
+def memory_doc(memory_id: int) -> int:
+    """The index id of a memory item."""
+    return 2 * memory_id + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A memory item derived from turns; a changed fact keeps its old value with `valid_until` set."""
+
+    id: int
+    kind: str
+    subject: str
+    attribute: str
+    value: str
+    text: str
+    importance: float
+    valid_from: datetime
+    valid_until: datetime | None
+    turn_ids: tuple[int, ...]
+
+
+EXTRACT, DONE, EMBED = 0, 1, 2
+"""Background states of a turn (the `turns.indexed` column)."""
+ITEM_COLUMNS = "id, kind, subject, attribute, value, text, importance, valid_from, valid_until"
+
+
+class MemoryTables:
+    """The rows of one user's memory."""
+
+    def __init__(self, db: Database, user_id: int) -> None:
+        self.db = db
+        self.user_id = user_id
+        self.owner = f"u{user_id}"
+
+    # full-text index ---------------------------------------------------------------------------------
+    def index(self, doc: int, body: str, context: str = "") -> None:
+        """Add or replace one document in the full-text index."""
+        self.db.execute("DELETE FROM search WHERE rowid = ?", (doc,))
+        self.db.execute("INSERT INTO search(rowid, owner, body, context) VALUES (?,?,?,?)",
+                        (doc, self.owner, body, context))
+
+    def text_search(self, match: str, limit: int, weights: tuple[float, float] = (1.0, 0.3)) -> list[tuple[int, float]]:
+        """(doc, bm25 score, higher is better) of this user's documents matching an FTS5 expression."""
+        rows = self.db.execute(
+            f"SELECT rowid, -bm25(search, 0, {weights[0]}, {weights[1]}) AS score FROM search "
+            "WHERE search MATCH ? ORDER BY score DESC LIMIT ?",
+            (f'owner:"{self.owner}" AND ({match})', limit)).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def unindex(self, docs: list[int]) -> None:
+        """Remove documents from the full-text index (their terms stay in old segments until `compact`)."""
+        for doc in docs:
+            self.db.execute("DELETE FROM search WHERE rowid = ? AND owner = ?", (doc, self.owner))
+
+    def compact(self) -> None:
+        """Merge the full-text index into one segment and fold the log into the file, leaving no trace of
+        deleted text (with secure_delete, freed pages are zeroed). Must run outside a transaction: FTS5
+        holds a transaction's changes in memory until it commits."""
+        self.db.execute("INSERT INTO search(search) VALUES ('optimize')")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # turns awaiting background work ----------------------------------------------------------------
+    def pending_turns(self, limit: int) -> dict[int, int]:
+        """Turns whose background work is not done, with their state (EXTRACT or EMBED)."""
+        rows = self.db.execute("SELECT id, indexed FROM turns WHERE user_id = ? AND indexed != ? "
+                               "AND status = 'complete' ORDER BY id LIMIT ?", (self.user_id, DONE, limit)).fetchall()
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def mark(self, turn_ids: list[int], state: int) -> None:
+        """Set turns' background state: EXTRACT (items and vector to make), EMBED (vector only) or DONE."""
+        for turn_id in turn_ids:
+            self.db.execute("UPDATE turns SET indexed = ? WHERE id = ? AND user_id = ?", (state, turn_id, self.user_id))
+
+    def unembedded_items(self, limit: int) -> list[int]:
+        """Ids of memory items that have no vector yet (imported ones)."""
+        rows = self.db.execute("SELECT m.id FROM memories m LEFT JOIN vectors v ON v.doc = 2 * m.id + 1 "
+                               "WHERE m.user_id = ? AND v.doc IS NULL ORDER BY m.id LIMIT ?",
+                               (self.user_id, limit)).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def previous_turn(self, turn_id: int) -> tuple[str, str] | None:
+        """(speaker, text) of the turn before this one in its session."""
+        row = self.db.execute(
+            "SELECT p.speaker, p.text FROM turns t JOIN turns p ON p.user_id = t.user_id AND p.id < t.id "
+            "AND p.session_id IS t.session_id WHERE t.id = ? AND t.user_id = ? ORDER BY p.id DESC LIMIT 1",
+            (turn_id, self.user_id)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    # memory items ---------------------------------------------------------------------------------
+    def add_item(self, item: Extracted, at: datetime, turn_ids: list[int]) -> int | None:
+        """Store an item; a fact with a new value for the same subject and attribute closes the old one.
+
+        Returns the new id, or None when the same item is already current.
+        """
+        if item.attribute:
+            current = self.db.execute(
+                "SELECT id, value FROM memories WHERE user_id = ? AND subject = ? AND attribute = ? "
+                "AND valid_until IS NULL", (self.user_id, item.subject, item.attribute)).fetchall()
+            if any(str(value).lower() == item.value.lower() for _, value in current):
+                return None
+            if item.kind == "fact":
+                for memory_id, _ in current:
+                    self.db.execute("UPDATE memories SET valid_until = ? WHERE id = ? AND user_id = ?",
+                                    (stamp(at), memory_id, self.user_id))
+        elif self.db.execute("SELECT 1 FROM memories WHERE user_id = ? AND text = ?",
+                             (self.user_id, item.text)).fetchone():
+            return None
+        cur = self.db.execute(
+            "INSERT INTO memories(user_id, kind, subject, attribute, value, text, importance, valid_from, created_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?)", (self.user_id, item.kind, item.subject, item.attribute, item.value,
+                                            item.text, item.importance, stamp(at), stamp(None)))
+        memory_id = int(cur.lastrowid or 0)
+        for turn_id in turn_ids:
+            self.db.execute("INSERT OR IGNORE INTO memory_sources(memory_id, turn_id) VALUES (?, ?)",
+                            (memory_id, turn_id))
+        return memory_id
+
+    def items(self, ids: list[int] | None = None, *, kind: str | None = None, limit: int = 1000) -> list[Item]:
+        """Memory items by id, or the newest ones (optionally of one kind)."""
+        where, params = "user_id = ?", [self.user_id]
+        if ids is not None:
+            if not ids:
+                return []
+            where += f" AND id IN ({','.join('?' * len(ids))})"
+            params += ids
+        if kind:
+            where += " AND kind = ?"
+            params.append(kind)  # type: ignore[arg-type]
+        rows = self.db.execute(f"SELECT {ITEM_COLUMNS} FROM memories WHERE {where} ORDER BY id DESC LIMIT ?",
+                               (*params, limit)).fetchall()
+        sources = self._sources([int(r[0]) for r in rows])
+        return [Item(int(r[0]), r[1], r[2], r[3], r[4], r[5], float(r[6]), datetime.fromisoformat(r[7]),
+                     datetime.fromisoformat(r[8]) if r[8] else None, sources.get(int(r[0]), ())) for r in rows]
+
+    def superseded(self, turn_ids: list[int]) -> dict[int, datetime]:
+        """Turns whose every fact has since changed, with when the first stopped being true."""
+        if not turn_ids:
+            return {}
+        rows = self.db.execute(
+            "SELECT s.turn_id, MIN(m.valid_until), SUM(m.valid_until IS NULL) FROM memory_sources s "
+            "JOIN memories m ON m.id = s.memory_id WHERE m.user_id = ? AND m.kind = 'fact' "
+            f"AND s.turn_id IN ({','.join('?' * len(turn_ids))}) GROUP BY s.turn_id",
+            (self.user_id, *turn_ids)).fetchall()
+        return {int(r[0]): datetime.fromisoformat(r[1]) for r in rows if r[1] and not r[2]}
+
+    def _sources(self, memory_ids: list[int]) -> dict[int, tuple[int, ...]]:
+        if not memory_ids:
+            return {}
+        rows = self.db.execute(
+            f"SELECT memory_id, turn_id FROM memory_sources WHERE memory_id IN ({','.join('?' * len(memory_ids))}) "
+            "ORDER BY turn_id", tuple(memory_ids)).fetchall()
+        out: dict[int, list[int]] = {}
+        for memory_id, turn_id in rows:
+            out.setdefault(int(memory_id), []).append(int(turn_id))
+        return {k: tuple(v) for k, v in out.items()}
+
+    # vectors ----------------------------------------------------------------------------------------
+    def save_vector(self, doc: int, vector: npt.NDArray[np.float32]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO vectors(doc, user_id, vec) VALUES (?,?,?)",
+                        (doc, self.user_id, vector.astype("<f4").tobytes()))
+
+    def vectors(self) -> list[tuple[int, bytes]]:
+        """Every (doc, raw float32 bytes) of this user."""
+        rows = self.db.execute("SELECT doc, vec FROM vectors WHERE user_id = ?", (self.user_id,)).fetchall()
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    def drop_vectors(self, docs: list[int]) -> None:
+        for doc in docs:
+            self.db.execute("DELETE FROM vectors WHERE doc = ? AND user_id = ?", (doc, self.user_id))
+
+    # vocabulary ------------------------------------------------------------------------------------
+    def add_term(self, term: str, meaning: str) -> None:
+        self.db.execute("INSERT INTO vocabulary(user_id, term, meaning, created_at) VALUES (?,?,?,?) "
+                        "ON CONFLICT(user_id, term) DO UPDATE SET term = excluded.term, meaning = excluded.meaning",
+                        (self.user_id, term, meaning, stamp(None)))
+
+    def terms(self) -> dict[str, str]:
+        rows = self.db.execute("SELECT term, meaning FROM vocabulary WHERE user_id = ? ORDER BY term",
+                               (self.user_id,)).fetchall()
+        return {str(t): str(m) for t, m in rows}
+
+    def drop_term(self, term: str) -> None:
+        self.db.execute("DELETE FROM vocabulary WHERE user_id = ? AND term = ?", (self.user_id, term))
+
+
+def dumps(value: object) -> str:
+    """Compact JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,264 @@
+"""Long-term memory through its public API: durable, searchable, changing facts, forgetting, isolation."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from os1.companion import Companion
+from os1.errors import InputError
+from os1.memory import Database
+from os1.memory.api import Memory
+from os1.memory.embeddings import MiniLMEmbedder
+from os1.memory.forget import forget
+from os1.memory.transfer import export_memory, import_memory, read_export
+from os1.testing import FakeLLM
+
+DAY1 = datetime(2026, 3, 2, 19, 30).astimezone()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder(threads=1)
+
+
+@pytest.fixture
+def memory(store, embedder) -> Memory:
+    mem = Memory(store, embedder=embedder)
+    yield mem
+    mem.close()
+
+
+def said(memory: Memory, text: str, at: datetime = DAY1, speaker: str = "Theodore") -> int:
+    return memory.remember(text, speaker=speaker, at=at, session_id=None)
+
+
+async def test_a_turn_is_durable_and_searchable_at_once(memory: Memory, settings) -> None:
+    turn = said(memory, "I adopted a grey cat called Pixel today.")
+    raw = sqlite3.connect(settings.db_path).execute("SELECT text, speaker FROM turns WHERE id = ?", (turn,)).fetchall()
+    assert raw == [("I adopted a grey cat called Pixel today.", "Theodore")]
+    found = await memory.recall("Pixel", k=3)  # before any background work
+    assert found and found[0].turn_ids == (turn,)
+
+
+async def test_background_work_derives_items_and_vectors(memory: Memory) -> None:
+    said(memory, "My friend Amy is moving to Boston. I love rock climbing.")
+    await memory.flush()
+    texts = {i.text for i in memory.items()}
+    assert "Amy is Theodore's friend." in texts and "Theodore loves rock climbing." in texts
+    assert len(memory.tables.vectors()) == 3  # the turn and two items
+    meaning = await memory.recall("bouldering hobby", k=3)  # no shared word: found by meaning
+    assert any("climbing" in r.text for r in meaning)
+
+
+async def test_a_changed_fact_keeps_its_old_value(memory: Memory) -> None:
+    said(memory, "I live in Los Angeles.", DAY1)
+    said(memory, "Big news: I moved to San Francisco!", DAY1 + timedelta(days=40))
+    await memory.flush()
+    homes = {i.value: i for i in memory.items(kind="fact") if i.attribute == "home"}
+    assert homes["Los Angeles"].valid_until == DAY1 + timedelta(days=40)
+    assert homes["San Francisco"].valid_until is None
+    now = await memory.recall("Where do I live?", k=3, at=DAY1 + timedelta(days=41))
+    assert now[0].text == "Theodore lives in San Francisco."
+    before = await memory.recall("Where did I live before?", k=3, at=DAY1 + timedelta(days=41))
+    stale = next(r for r in before if "Los Angeles" in r.text and r.kind == "fact")
+    assert "no longer true" in stale.render()
+
+
+async def test_time_words_prefer_the_right_days(memory: Memory) -> None:
+    said(memory, "I went hiking with Paul.", DAY1)
+    said(memory, "I went hiking alone.", DAY1 + timedelta(days=30))
+    found = await memory.recall("who did I go hiking with last month?", k=1, at=DAY1 + timedelta(days=33))
+    assert found[0].text == "I went hiking alone." or "Paul" in found[0].text
+    found = await memory.recall("hiking in March", k=1, at=DAY1 + timedelta(days=33))
+    assert "Paul" in found[0].text
+
+
+async def test_personal_vocabulary(memory: Memory) -> None:
+    said(memory, "Leaving Peak now. Peak is my gym.")
+    await memory.flush()
+    assert memory.vocabulary() == {"Peak": "Theodore's gym"}
+    assert memory.read("just got back from peak") == "just got back from Peak"
+    memory.teach("Cocoa", "my car")
+    assert memory.read("cocoa broke down") == "Cocoa broke down"
+
+
+async def test_forget_removes_the_words_from_the_database_file(store, memory: Memory, settings) -> None:
+    fake = FakeLLM(["She sounds lovely.", "Noted."])
+    companion = Companion(store, fake, memory=memory)
+    for answer in ("Theodore", "social", "fine", "female"):
+        [e async for e in companion.say(answer)]
+    [e async for e in companion.say("My sister Catherine signed the divorce papers.")]
+    [e async for e in companion.say("I had pasta with Amy.")]
+    await memory.flush()
+    assert any("Catherine" in i.text for i in memory.items())
+    events = [e async for e in companion.say("Forget what I told you about Catherine.")]
+    assert "forgotten" in events[-1].text  # type: ignore[union-attr]
+    await memory.flush()
+    data = settings.db_path.read_bytes() + Path(f"{settings.db_path}-wal").read_bytes()
+    for needle in (b"Catherine", b"catherine", b"catherin", b"CATHERINE"):
+        assert needle not in data
+    assert await memory.recall("Catherine divorce papers", k=5) == [] or all(
+        "Catherine" not in r.text for r in await memory.recall("Catherine divorce papers", k=5))
+    assert any("pasta" in t.text for t in store.recent_turns())  # the rest stays
+
+
+async def test_what_do_you_remember_about(store, memory: Memory) -> None:
+    companion = Companion(store, FakeLLM(), memory=memory)
+    for answer in ("Theodore", "social", "fine", "female"):
+        [e async for e in companion.say(answer)]
+    [e async for e in companion.say("My friend Amy is learning the cello.")]
+    await memory.flush()
+    events = [e async for e in companion.say("What do you remember about Amy?")]
+    reply = events[-1].text  # type: ignore[union-attr]
+    assert "Amy is Theodore's friend." in reply and "cello" in reply
+
+
+async def test_companion_recalls_old_and_new_facts_days_later(store, memory: Memory) -> None:
+    fake = FakeLLM()
+    companion = Companion(store, fake, memory=memory)
+    for answer in ("Theodore", "social", "fine", "female"):
+        [e async for e in companion.say(answer, at=DAY1)]
+    companion.start_session(DAY1)
+    [e async for e in companion.say("I live in Los Angeles, near the beach.", at=DAY1)]
+    companion.start_session(DAY1 + timedelta(days=20))
+    [e async for e in companion.say("I just moved to San Francisco.", at=DAY1 + timedelta(days=20))]
+    for day in range(21, 31):
+        companion.start_session(DAY1 + timedelta(days=day))
+        [e async for e in companion.say(f"Day {day}: work was busy, I ate noodles.", at=DAY1 + timedelta(days=day))]
+    await memory.flush()
+    [e async for e in companion.say("Where did I live before I moved?", at=DAY1 + timedelta(days=32))]
+    slot = fake.calls[-1][-2].content
+    assert "San Francisco" in slot
+    assert "Los Angeles" in slot and "no longer true" in slot
+    [e async for e in companion.say("Where do I live now?", at=DAY1 + timedelta(days=33))]
+    slot = fake.calls[-1][-2].content
+    first = slot.splitlines()[2]
+    assert "San Francisco" in first, slot
+
+
+def test_users_cannot_reach_each_other(db: Database, embedder) -> None:
+    async def scenario() -> None:
+        alice, bob = Memory(db.user("alice"), embedder=embedder), Memory(db.user("bob"), embedder=embedder)
+        alice.remember("My friend Zorro hides the treasure in Lisbon. Zorro is my parrot.", speaker="Alice")
+        bob.remember("I like tea.", speaker="Bob")
+        await alice.flush()
+        await bob.flush()
+        assert all("Zorro" not in r.text for r in await bob.recall("Zorro treasure Lisbon parrot", k=50))
+        assert all("Zorro" not in i.text for i in bob.items())
+        assert bob.vocabulary() == {} and bob.read("zorro") == "zorro"
+        assert bob.speakers() == ["Bob"]
+        assert "Zorro" not in json.dumps(export_memory(bob))
+        assert forget(bob, "Zorro").total == 0 and forget(bob, "tea").turns == 1
+        assert any("Zorro" in r.text for r in await alice.recall("Zorro", k=5))
+        alice.close()
+        bob.close()
+
+    import asyncio
+
+    asyncio.run(scenario())
+
+
+async def test_export_import_round_trips_exactly(memory: Memory, tmp_path: Path, embedder) -> None:
+    said(memory, "I live in Oslo. My brother Nils plays drums.", DAY1)
+    said(memory, "I moved to Bergen.", DAY1 + timedelta(days=3))
+    memory.teach("Hytta", "our cabin")
+    await memory.flush()
+    first = export_memory(memory)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(first))
+    other = Database(tmp_path / "other.db")
+    fresh = Memory(other.user("local"), embedder=embedder)
+    assert import_memory(fresh, read_export(path)) == 2
+    await fresh.flush()
+    second = export_memory(fresh)
+    first.pop("exported_at"), second.pop("exported_at")
+    assert second == first
+    assert any("Bergen" in r.text for r in await fresh.recall("where do I live", k=3))
+    with pytest.raises(InputError, match="fresh"):
+        import_memory(fresh, read_export(path))
+    fresh.close()
+    other.close()
+
+
+def test_bad_import_files_change_nothing(tmp_path: Path, memory: Memory) -> None:
+    good = export_memory(memory)
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({**good, "version": 99}))
+    with pytest.raises(InputError, match="newer OS1"):
+        read_export(newer)
+    half = tmp_path / "half.json"
+    half.write_text(json.dumps({**good, "turns": [{"role": "user", "text": "x" * 100}] * 50})[:700])
+    with pytest.raises(InputError, match="half-written"):
+        read_export(half)
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({**good, "turns": [{"role": "user"}]}))
+    with pytest.raises(InputError, match="damaged"):
+        read_export(broken)
+    assert memory.store.count_turns() == 0
+
+
+LANGUAGES = {
+    "en": "My grandmother's garden is full of roses", "fr": "Le jardin de ma grand-mère est plein de roses",
+    "de": "Der Garten meiner Großmutter ist voller Rosen", "es": "El jardín de mi abuela está lleno de rosas",
+    "it": "Il giardino di mia nonna è pieno di rose", "pt": "O jardim da minha avó está cheio de rosas",
+    "nl": "De tuin van mijn oma staat vol rozen", "sv": "Min mormors trädgård är full av rosor",
+    "pl": "Ogród mojej babci jest pełen róż", "tr": "Büyükannemin bahçesi güllerle dolu",
+    "ru": "Сад моей бабушки полон роз", "uk": "Сад моєї бабусі повний троянд",
+    "el": "Ο κήπος της γιαγιάς μου είναι γεμάτος τριαντάφυλλα",
+    "ar": "حديقة جدتي مليئة بالورود", "he": "הגינה של סבתא שלי מלאה בורדים",
+    "hi": "मेरी दादी का बगीचा गुलाबों से भरा है",
+    "zh": "我奶奶的花园里开满了玫瑰", "ja": "祖母の庭はバラでいっぱいです", "ko": "할머니의 정원은 장미로 가득하다",
+    "th": "สวนของยายเต็มไปด้วยดอกกุหลาบ", "vi": "Khu vườn của bà tôi đầy hoa hồng",
+}
+
+
+async def test_twenty_languages_are_kept_and_found(memory: Memory) -> None:
+    ids = {lang: said(memory, text) for lang, text in LANGUAGES.items()}
+    await memory.flush()
+    for lang, text in LANGUAGES.items():
+        stored = memory.store.turns_by_id([ids[lang]])[ids[lang]]
+        assert stored.text == text
+        found = await memory.recall(text, k=3)
+        assert ids[lang] in {t for r in found for t in r.turn_ids}, lang
+
+
+@pytest.mark.parametrize("junk", [
+    '"AND (', "NEAR(a b", "*", "^start", "a OR", "'; DROP TABLE turns; --", "owner:u1", "col:val \"",
+    "😀😀😀", "🫠 melt", "\x01\x02\x7f", "",
+])
+async def test_hostile_text_is_stored_and_searched_safely(memory: Memory, junk: str) -> None:
+    text = junk or "empty-looking"
+    turn = said(memory, text)
+    await memory.recall(junk, k=5)  # must not raise
+    assert memory.store.turns_by_id([turn])[turn].text == text
+    assert memory.store.count_turns() == 1
+
+
+async def test_huge_and_binary_turns(memory: Memory) -> None:
+    rng = random.Random(7)
+    binary = bytes(rng.randrange(256) for _ in range(20_000)).decode("utf-8", "replace")
+    huge = "the quick brown fox jumps over the lazy dog " * 25_000
+    for text in (binary, huge):
+        turn = said(memory, text)
+        assert memory.store.turns_by_id([turn])[turn].text == text
+    await memory.flush()
+    assert (await memory.recall("quick brown fox", k=1))[0].text == huge
+
+
+async def test_a_corrupt_vector_is_redone(store, memory: Memory, embedder) -> None:
+    said(memory, "I keep bees on the roof.")
+    await memory.flush()
+    memory.tables.db.execute("UPDATE vectors SET vec = ? WHERE user_id = ?", (b"\x00garbage", store.user_id))
+    again = Memory(store, embedder=embedder)
+    found = await again.recall("bees roof", k=1)
+    assert found and "bees" in found[0].text
+    assert again.corrupt_vectors >= 1
+    await again.flush()
+    assert all(len(v) == 384 * 4 for _, v in again.tables.vectors())
+    again.close()
