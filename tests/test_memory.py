@@ -262,3 +262,21 @@ async def test_a_corrupt_vector_is_redone(store, memory: Memory, embedder) -> No
     await again.flush()
     assert all(len(v) == 384 * 4 for _, v in again.tables.vectors())
     again.close()
+
+
+async def test_a_capable_model_extracts_beside_the_rules(memory: Memory) -> None:
+    from os1.memory.llm_extract import LLMExtractor
+
+    script = ('{"kind": "fact", "subject": "Theodore", "attribute": "job", "value": "letter writer", '
+              '"text": "Theodore writes letters for other people."}\nnot json\n{"kind": "bogus", "text": "x"}')
+    memory.extractor = LLMExtractor(FakeLLM([script]))
+    said(memory, "I write beautiful handwritten letters for a living.")
+    await memory.flush()
+    jobs = [i for i in memory.items() if i.attribute == "job"]
+    assert [j.text for j in jobs] == ["Theodore writes letters for other people."]
+    assert jobs[0].turn_ids == (1,)
+    failing = LLMExtractor(FakeLLM(fail="unavailable"))
+    memory.extractor = failing
+    said(memory, "My friend Paul likes jazz.")
+    await memory.flush()
+    assert any(i.text == "Paul is Theodore's friend." for i in memory.items())

@@ -64,7 +64,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace, console: Console) -> 
     try:
         store = db.user(args.user)
         llm = get_model(settings.model, settings)
-        memory = cli_memory.open_memory(store, console)
+        memory = cli_memory.open_memory(store, console, llm)
         companion = Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
                               temperature=settings.temperature, memory=memory)
         return asyncio.run(run_chat(companion, console))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-Extractor = Callable[[Turn], list[Extracted]]
+Extractor = Callable[[Turn], Awaitable[list[Extracted]]]
+"""Finds memory items in a turn beside the rules, e.g. `LLMExtractor` with a capable model."""
 BATCH = 32
 
 
@@ -69,6 +70,7 @@ class Memory:
         self._index: VectorIndex | None = None
         self._worker: asyncio.Task[None] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-embed")
+        self._speakers: set[str] | None = None
         self.corrupt_vectors = 0
         """Vectors found damaged at load; their turns are queued to be embedded again."""
 
@@ -78,6 +80,8 @@ class Memory:
                  status: TurnStatus = "complete") -> int:
         """Store a turn verbatim (durable on return) and index its words; vectors and items follow."""
         turn_id = self.store.add_turn(role, text, session_id=session_id, status=status, at=at, speaker=speaker)
+        if self._speakers is not None and speaker:
+            self._speakers.add(speaker)
         if status == "complete":
             self.index_turn(turn_id)
         return turn_id
@@ -133,7 +137,7 @@ class Memory:
             texts.append(ranking.embedding_text(turn.speaker, turn.text, previous))
             if states.get(turn.id) == EMBED:
                 continue
-            for item in self._extract(turn):
+            for item in await self._extract(turn):
                 memory_id = self.tables.add_item(item, turn.created_at, [turn.id])
                 if memory_id is not None:
                     self.tables.index(memory_doc(memory_id), item.text, "")
@@ -151,12 +155,12 @@ class Memory:
             if index is not None:
                 index.add(("doc", doc), vector)
 
-    def _extract(self, turn: Turn) -> list[Extracted]:
-        if not turn.speaker or not turn.text.strip():
+    async def _extract(self, turn: Turn) -> list[Extracted]:
+        if not turn.speaker or not turn.text.strip() or turn.role != "user":
             return []
-        items = extract(turn.text, turn.speaker, turn.created_at) if turn.role == "user" else []
+        items = extract(turn.text, turn.speaker, turn.created_at)
         if self.extractor is not None:
-            items += self.extractor(turn)
+            items += await self.extractor(turn)
         return items
 
     def _vectors(self) -> VectorIndex | None:
@@ -185,9 +189,10 @@ class Memory:
         return self._index
 
     def drop_from_index(self, docs: list[int]) -> None:
-        """Forget vectors held in memory (the rows are already deleted)."""
+        """Forget what is held in memory of deleted rows: their vectors, and the speakers seen."""
         if self._index is not None:
             self._index.remove({("doc", d) for d in docs})
+        self._speakers = None
 
     # reading ------------------------------------------------------------------------------------
     def _embed_query(self, query: str) -> npt.NDArray[np.float32] | None:
@@ -236,10 +241,12 @@ class Memory:
                             candidate.speaker if candidate.kind == "turn" else "", candidate.valid_until)
 
     def speakers(self) -> list[str]:
-        """Names of the people in this user's conversations."""
-        rows = self.store._db.execute("SELECT DISTINCT speaker FROM turns WHERE user_id = ? AND speaker != ''",
-                                      (self.store.user_id,)).fetchall()
-        return [str(r[0]) for r in rows]
+        """Names of the people in this user's conversations (read once, then kept up to date)."""
+        if self._speakers is None:
+            rows = self.store._db.execute("SELECT DISTINCT speaker FROM turns WHERE user_id = ? AND speaker != ''",
+                                          (self.store.user_id,)).fetchall()
+            self._speakers = {str(r[0]) for r in rows}
+        return sorted(self._speakers)
 
     def items(self, *, kind: str | None = None, limit: int = 1000) -> list[Item]:
         """The newest memory items, for `os1 memory show`."""
