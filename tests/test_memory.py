@@ -280,3 +280,15 @@ async def test_a_capable_model_extracts_beside_the_rules(memory: Memory) -> None
     said(memory, "My friend Paul likes jazz.")
     await memory.flush()
     assert any(i.text == "Paul is Theodore's friend." for i in memory.items())
+
+
+async def test_the_users_own_terms_shape_what_the_model_reads(store, memory: Memory) -> None:
+    fake = FakeLLM()
+    companion = Companion(store, fake, memory=memory)
+    for answer in ("Theodore", "social", "fine", "female"):
+        [e async for e in companion.say(answer)]
+    memory.teach("Peak", "Theodore's gym")
+    [e async for e in companion.say("leaving peak now")]
+    assert fake.calls[-1][-1].content == "leaving Peak now"
+    assert "Peak is Theodore's gym." in fake.calls[-1][-2].content
+    assert store.recent_turns()[-2].text == "leaving peak now"  # stored verbatim

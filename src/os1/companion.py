@@ -221,7 +221,7 @@ class Companion:
         when = at or now()
         context = build_context(
             system=system_prompt(self.store.profile()), note=lambda kept: context_note(when, kept),
-            memories=memories, history=history, user_text=text,
+            memories=memories, history=history, user_text=self.memory.read(text) if self.memory else text,
             budget=Budget(self.llm.context_tokens, self.max_reply_tokens), count=self.llm.count_tokens)
         if context.trimmed_input:
             yield Notice(f"Your message is long ({len(text):,} characters): I kept all of it, "
@@ -236,8 +236,11 @@ class Companion:
             return await self.recall(text)
         if self.memory is None:
             return []
-        found = await self.memory.recall(self.memory.read(text), k=self.recall_k + len(in_view), at=at)
-        return [r.render() for r in found if not set(r.turn_ids) <= in_view][: self.recall_k]
+        words = self.memory.read(text)
+        terms = [f"{term} is {meaning}." for term, meaning in self.memory.vocabulary().items()
+                 if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", words)]
+        found = await self.memory.recall(words, k=self.recall_k + len(in_view), at=at)
+        return terms + [r.render() for r in found if not set(r.turn_ids) <= in_view][: self.recall_k]
 
     async def _stream_reply(self, context: list[Message], at: datetime | None) -> AsyncGenerator[CompanionEvent, None]:
         reply_id = self._store("assistant", "", at, status="streaming")
