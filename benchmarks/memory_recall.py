@@ -29,6 +29,7 @@ from _machine import machine, percentile
 from os1.memory import Database
 from os1.memory.api import Memory
 from os1.memory.embeddings import MiniLMEmbedder
+from os1.memory.textproc import parse_stamp
 
 KS = (5, 10, 25, 50)
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
@@ -40,8 +41,11 @@ def default_path() -> Path:
 
 
 def session_date(text: str) -> datetime:
-    """LoCoMo's "1:56 pm on 8 May, 2023"."""
-    return datetime.strptime(re.sub(r"\s+", " ", text.strip()), "%I:%M %p on %d %B, %Y").astimezone()
+    """LoCoMo's "1:56 pm on 8 May, 2023", in local time."""
+    stamp = parse_stamp(text)
+    if stamp is None:
+        raise ValueError(f"not a LoCoMo session date: {text!r}")
+    return stamp.astimezone()
 
 
 def turn_text(turn: dict[str, object]) -> str:

@@ -120,7 +120,7 @@ async def test_what_do_you_remember_about(store, memory: Memory) -> None:
 
 
 async def test_companion_recalls_old_and_new_facts_days_later(store, memory: Memory) -> None:
-    fake = FakeLLM()
+    fake = FakeLLM(["Mm-hm."] * 20)
     companion = Companion(store, fake, memory=memory)
     for answer in ("Theodore", "social", "fine", "female"):
         [e async for e in companion.say(answer, at=DAY1)]

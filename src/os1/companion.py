@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -214,10 +215,16 @@ class Companion:
         as 'interrupted'.
         """
         text = clean_input(text)
+        hold = self.memory.replying() if self.memory else contextlib.nullcontext()
+        async with hold, aclosing(self._respond(text, at)) as events:
+            async for event in events:
+                yield event
+
+    async def _respond(self, text: str, at: datetime | None) -> AsyncGenerator[CompanionEvent, None]:
         history = self.store.recent_turns(HISTORY_TURNS)
         user_turn = self._store("user", text, at)
         yield TurnStored(user_turn)
-        memories = await self._recall(text, at, {t.id for t in history[-RECENT_IN_VIEW:]})
+        memories = await self._recall(text, at, {user_turn} | {t.id for t in history[-RECENT_IN_VIEW:]})
         when = at or now()
         context = build_context(
             system=system_prompt(self.store.profile()), note=lambda kept: context_note(when, kept),

@@ -7,14 +7,15 @@ items derived from it are made in the background, never in the reply's path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from os1.memory import ranking
+from os1.memory import ranking, textproc
 from os1.memory.embeddings import Embedder
 from os1.memory.extract import Extracted, extract
 from os1.memory.store import Turn, TurnStatus, UserStore, now
@@ -71,6 +72,11 @@ class Memory:
         self._worker: asyncio.Task[None] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-embed")
         self._speakers: set[str] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._model_call: asyncio.Future[list[Extracted]] | None = None
+        self._dirty: set[int] = set()
+        """Turns asked to be embedded again while the worker had them in hand."""
         self.corrupt_vectors = 0
         """Vectors found damaged at load; their turns are queued to be embedded again."""
 
@@ -87,14 +93,28 @@ class Memory:
         return turn_id
 
     def index_turn(self, turn_id: int) -> None:
-        """Put a complete turn in the full-text index and queue its background work."""
-        turn = self.store.turns_by_id([turn_id]).get(turn_id)
-        if turn is None:
+        """Put a complete turn in the full-text index, refresh its predecessor (whose context it now is),
+        and queue the background work of both."""
+        if turn_id not in self.store.turns_by_id([turn_id]):
             return
-        previous = self.tables.previous_turn(turn_id)
-        body, context = ranking.document(turn.speaker, turn.text, previous)
-        self.tables.index(turn_doc(turn_id), body, context)
+        self._index_text(turn_id)
+        previous = self.tables.neighbour(turn_id, after=False)
+        if previous is not None:
+            self._index_text(previous[0])
+            self.tables.mark([previous[0]], EMBED)
+            self._dirty.add(previous[0])
         self.kick()
+
+    def _index_text(self, turn_id: int) -> None:
+        turn = self.store.turns_by_id([turn_id])[turn_id]
+        before, after = self._neighbours(turn_id)
+        self.tables.index(turn_doc(turn_id), ranking.document(turn.speaker, turn.text, before, after))
+
+    def _neighbours(self, turn_id: int) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+        """(speaker, text) of the turns around this one in its session."""
+        found = [self.tables.neighbour(turn_id, after=after) for after in (False, True)]
+        before, after = ((n[1], n[2]) if n else None for n in found)
+        return before, after
 
     def kick(self) -> None:
         """Start the background worker if it is not running (needs a running event loop)."""
@@ -119,9 +139,10 @@ class Memory:
     async def _work(self) -> None:
         while self._has_work():
             pending = self.tables.pending_turns(BATCH)
+            self._dirty -= set(pending)
             turns = self.store.turns_by_id(list(pending))
             await self._process([turns[i] for i in pending if i in turns], pending)
-            self.tables.mark(list(pending), DONE)
+            self.tables.mark([t for t in pending if t not in self._dirty], DONE)
 
     async def _process(self, turns: list[Turn], states: dict[int, int]) -> None:
         """Derive items from a batch of turns, then embed the turns and the new items together."""
@@ -132,15 +153,14 @@ class Memory:
                 docs.append(memory_doc(stored.id))
                 texts.append(stored.text)
         for turn in turns:
-            previous = self.tables.previous_turn(turn.id)
             docs.append(turn_doc(turn.id))
-            texts.append(ranking.embedding_text(turn.speaker, turn.text, previous))
+            texts.append(ranking.embedding_text(turn.speaker, turn.text, *self._neighbours(turn.id)))
             if states.get(turn.id) == EMBED:
                 continue
             for item in await self._extract(turn):
                 memory_id = self.tables.add_item(item, turn.created_at, [turn.id])
                 if memory_id is not None:
-                    self.tables.index(memory_doc(memory_id), item.text, "")
+                    self.tables.index(memory_doc(memory_id), ranking.item_document(item.subject, item.text))
                     docs.append(memory_doc(memory_id))
                     texts.append(item.text)
                     if item.kind == "vocabulary":
@@ -160,8 +180,35 @@ class Memory:
             return []
         items = extract(turn.text, turn.speaker, turn.created_at)
         if self.extractor is not None:
-            items += await self.extractor(turn)
+            items += await self._model_items(self.extractor, turn)
         return items
+
+    async def _model_items(self, extractor: Extractor, turn: Turn) -> list[Extracted]:
+        """The extractor's items, asked only while no reply is being generated; a reply that starts
+        meanwhile pre-empts the call, which is made again once the reply is over."""
+        while True:
+            await self._idle.wait()
+            self._model_call = asyncio.ensure_future(extractor(turn))
+            try:
+                return await self._model_call
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the worker itself is being stopped
+            finally:
+                self._model_call = None
+
+    @contextlib.asynccontextmanager
+    async def replying(self) -> AsyncIterator[None]:
+        """Hold background model calls while the companion replies (they share the model, and a local server
+        serves one request at a time or drops the older one)."""
+        self._idle.clear()
+        if self._model_call is not None:
+            self._model_call.cancel()
+        try:
+            yield
+        finally:
+            self._idle.set()
 
     def _vectors(self) -> VectorIndex | None:
         """The in-memory vector index, loaded from the database on first use; damaged vectors are redone."""
@@ -208,16 +255,22 @@ class Memory:
         `distinct` skips a result whose turns are all behind better ones (an item and the turn it came from).
         """
         when = at or now()
-        plan = ranking.analyse(query, when, self.speakers())
-        text_hits = self.tables.text_search(plan.match, ranking.CANDIDATES) if plan.match else []
-        dense_hits: list[tuple[int, float]] = []
+        plan = ranking.read_query(query, when, self.speakers())
+        text_hits: dict[int, float] = {}
+        if plan.words:
+            frequencies, total = self.tables.document_frequencies(plan.words)
+            ratio = textproc.MAX_DOC_RATIO if total >= ranking.PRUNE_FROM else 1.0
+            match = textproc.fts_query(textproc.prune_common(plan.words, frequencies, total, ratio))
+            text_hits = self.tables.text_search(match, ranking.CANDIDATES) if match else {}
+        cosines: dict[int, float] = {}
         index = self._vectors()
-        vector = self._embed_query(plan.dense_query) if index is not None and len(index) else None
-        if index is not None and vector is not None:
-            dense_hits = [(key[1], score) for key, score in index.search(vector, ranking.CANDIDATES)]
-        candidates = self._load({doc for doc, _ in text_hits} | {doc for doc, _ in dense_hits})
-        scored = ranking.fuse(plan, text_hits, dense_hits, candidates, when)
-        best = ranking.dedupe(scored, candidates, k) if distinct else scored[:k]
+        if index is not None and len(index):
+            vector = self._embed_query(plan.dense_query or query)
+            if vector is not None:
+                found = index.search(vector, ranking.CANDIDATES, include={("doc", d) for d in text_hits})
+                cosines = {key[1]: score for key, score in found.items()}
+        candidates = self._load(set(text_hits) | set(cosines))
+        best = ranking.rank(plan, text_hits, cosines, candidates, when, k, distinct=distinct)
         return [self._recollection(candidates[doc], score) for doc, score in best]
 
     def _load(self, docs: set[int]) -> dict[int, ranking.Candidate]:

@@ -47,7 +47,7 @@ def forget(memory: Memory, topic: str) -> ForgetReport:
         derived = db.execute(f"SELECT memory_id FROM memory_sources WHERE turn_id IN ({','.join('?' * len(chunk))})",
                              tuple(chunk)).fetchall()
         item_ids |= {int(r[0]) for r in derived}
-    followers = _followers(memory, turn_ids)
+    neighbours = _neighbours(memory, turn_ids)
     db.execute("BEGIN IMMEDIATE")
     try:
         for item_id in item_ids:
@@ -66,26 +66,20 @@ def forget(memory: Memory, topic: str) -> ForgetReport:
         db.execute("ROLLBACK")
         raise
     memory.drop_from_index(docs)
-    memory.tables.drop_vectors([turn_doc(t) for t in followers])  # their index context quoted a forgotten turn
-    memory.drop_from_index([turn_doc(t) for t in followers])
-    memory.tables.mark(followers, EMBED)
-    for turn_id in followers:
+    memory.tables.drop_vectors([turn_doc(t) for t in neighbours])  # their context quoted a forgotten turn
+    memory.drop_from_index([turn_doc(t) for t in neighbours])
+    memory.tables.mark(neighbours, EMBED)
+    for turn_id in neighbours:
         memory.index_turn(turn_id)
     memory.tables.compact()
     return ForgetReport(len(turn_ids), len(item_ids), len(terms), profile)
 
 
-def _followers(memory: Memory, turn_ids: list[int]) -> list[int]:
-    """Turns right after forgotten ones in the same session, which must be indexed again."""
+def _neighbours(memory: Memory, turn_ids: list[int]) -> list[int]:
+    """Turns next to forgotten ones in the same session: their index context quoted them."""
     gone = set(turn_ids)
-    out = []
-    for turn_id in turn_ids:
-        row = memory.tables.db.execute(
-            "SELECT n.id FROM turns t JOIN turns n ON n.user_id = t.user_id AND n.id > t.id "
-            "AND n.session_id IS t.session_id WHERE t.id = ? ORDER BY n.id LIMIT 1", (turn_id,)).fetchone()
-        if row and int(row[0]) not in gone:
-            out.append(int(row[0]))
-    return out
+    found = {n[0] for t in turn_ids for after in (False, True) if (n := memory.tables.neighbour(t, after=after))}
+    return sorted(found - gone)
 
 
 def _redact_profile(memory: Memory, found: re.Pattern[str]) -> int:

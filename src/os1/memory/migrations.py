@@ -36,7 +36,8 @@ MIGRATIONS: list[str] = [
     );
     """,
     # 2: long-term memory: who spoke each turn, derived memory items with validity, their source turns,
-    # one full-text index for turns and items (rowid = 2*turn_id or 2*memory_id+1), vectors, vocabulary.
+    # one full-text index for turns and items (rowid = 2*turn_id or 2*memory_id+1; a turn's context column
+    # holds its neighbours), vectors, vocabulary.
     """
     ALTER TABLE turns ADD COLUMN speaker TEXT NOT NULL DEFAULT '';
     ALTER TABLE turns ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
@@ -69,7 +70,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX vectors_user ON vectors(user_id);
     CREATE VIRTUAL TABLE search USING fts5(
-        owner, body, context, tokenize = 'porter unicode61 remove_diacritics 2'
+        owner, speaker, body, context, tokenize = 'porter unicode61 remove_diacritics 2'
     );
     CREATE TABLE vocabulary (
         user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,

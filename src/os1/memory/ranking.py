@@ -1,8 +1,9 @@
-"""How memories are indexed and ranked: document texts, query analysis, fusion and de-duplication. Pure.
+"""The glue between the store and the retrieval recipe (`textproc`, `fusion`): what to index for a turn, how to
+read a query, and how the store's candidates become fusion signals. Pure.
 
-Fusion is weighted reciprocal-rank fusion of full-text (BM25) and dense (cosine) ranks, plus small bonuses
-for a time range the query names, importance, speaker, and a penalty for facts that are no longer true
-unless the query asks about the past.
+Time in a query counts two ways: an explicit date ("in May 2023", `textproc.parse_time_range`) and a phrase
+relative to now ("last week", "3 days ago", `timeparse.parse_range`). A fact that has since changed is pushed
+down unless the query asks about the past ("before", "used to").
 """
 
 from __future__ import annotations
@@ -10,37 +11,35 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from os1.memory.timeparse import Anchor, TimeRange, parse_anchor, parse_range
+from os1.memory import fusion, textproc
+from os1.memory.timeparse import TimeRange, parse_range
 
-CANDIDATES = 100
-"""How many hits each retriever contributes before fusion."""
-RRF_K = 60
-W_TEXT, W_DENSE = 1.0, 0.7
-"""Weights of the full-text and dense ranks in the fusion."""
-TIME_BONUS = 0.01
-IMPORTANCE_BONUS = 0.0004
-STALE_PENALTY = 0.008
-
-STOPWORDS = frozenset("""a an the is are was were be been being do does did doing of to in on at for with and or
-but what when where who whom whose which how why would could should has have had i you he she it they we my
-your her his their our me him them us this that these those there here from by as about into than then so if
-not no yes can will just any some also very really much many more most own same such too only tell remember
-know think""".split())
-_PAST = re.compile(r"\b(before|used to|previous(?:ly)?|old|former(?:ly)?|did .* live|earlier|past|once)\b", re.I)
-_CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff])")
-_WORD = re.compile(r"\w+", re.UNICODE)
+CANDIDATES = 200
+"""How many hits each retriever (full-text, dense) contributes before fusion."""
+IMPORTANCE = 0.3
+"""Weight of importance: an item's, or for a turn whether it has SUBSTANTIVE_WORDS keywords of its own
+(neutral on LoCoMo, ±0.1 point r@10; keeps bare acknowledgements out of the companion's context)."""
+SUBSTANTIVE_WORDS = 3
+PRUNE_FROM = 2000
+"""Below this many indexed documents every keyword is searched; above it, words in more than
+`textproc.MAX_DOC_RATIO` of them are dropped (they cost time and say little; in a small store they may be
+the very word that matters)."""
+SUPERSEDED = 0.5
+"""Taken off a changed fact (and the turns behind it), or added when the query asks about the past."""
+_PAST = re.compile(r"\b(before|used to|previous(?:ly)?|old|former(?:ly)?|earlier|in the past|anymore|once)\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """What ranking knows of one document."""
+    """What ranking knows of one document (a turn, or a memory item with its source turns)."""
 
     doc: int
     kind: str
     text: str
     speaker: str
+    """Who said the turn; for an item, whom it is about."""
     at: datetime
     valid_until: datetime | None
     importance: float
@@ -49,91 +48,77 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A query, analysed."""
+    """A query, read."""
 
-    match: str
-    """FTS5 MATCH expression of quoted terms ('' when the query has no searchable word)."""
+    words: list[str]
+    """Keywords, speaker names left out (pruned by document frequency before the full-text search)."""
     dense_query: str
+    names: list[str]
+    """Known speakers the query mentions."""
+    dates: tuple[date, date] | None
     span: TimeRange | None
-    anchor: Anchor | None
-    speakers: tuple[str, ...]
     wants_past: bool
 
 
-def spaced(text: str) -> str:
-    """Put spaces around CJK characters so the full-text tokenizer sees one token per character."""
-    return _CJK.sub(r" \1 ", text)
+def read_query(query: str, when: datetime, speakers: Iterable[str]) -> Plan:
+    """Keywords, people and time of a query asked at `when`."""
+    known = list(speakers)
+    return Plan(textproc.query_keywords(query, known), textproc.dense_query(query, known),
+                textproc.mentioned_names(query, known), textproc.parse_time_range(query),
+                parse_range(query, when), bool(_PAST.search(query)))
 
 
-def keywords(text: str) -> list[str]:
-    """Searchable words of a text, lower-cased, without stopwords; CJK characters one by one."""
-    words = [w.lower() for w in _WORD.findall(spaced(text))]
-    kept = [w for w in words if w not in STOPWORDS and (len(w) > 1 or not w.isascii())]
-    return list(dict.fromkeys(kept))
+def _line(turn: tuple[str, str] | None) -> str | None:
+    return textproc.turn_line(*turn) if turn else None
 
 
-def match_expression(words: Iterable[str]) -> str:
-    """A safe FTS5 MATCH expression: each word quoted, joined by OR."""
-    quoted = [f'"{w.replace(chr(34), "")}"' for w in words if w.replace('"', "")]
-    return " OR ".join(quoted)
+def document(speaker: str, text: str, previous: tuple[str, str] | None,
+             following: tuple[str, str] | None) -> textproc.TurnDocument:
+    """The full-text columns of a turn: speaker, words, and its neighbours as context."""
+    return textproc.turn_document(speaker, text, _line(previous), _line(following))
 
 
-def document(speaker: str, text: str, previous: tuple[str, str] | None) -> tuple[str, str]:
-    """(body, context) indexed for a turn: the speaker and words, and the turn it answers."""
-    body = spaced(f"{speaker}: {text}" if speaker else text)
-    context = spaced(f"{previous[0]}: {previous[1]}"[:1000]) if previous else ""
-    return body, context
+def embedding_text(speaker: str, text: str, previous: tuple[str, str] | None,
+                   following: tuple[str, str] | None) -> str:
+    """What is embedded for a turn: the turn with the ones before and after it."""
+    return textproc.dense_document(textproc.turn_line(speaker, text), _line(previous), _line(following))
 
 
-def embedding_text(speaker: str, text: str, previous: tuple[str, str] | None) -> str:
-    """The text embedded for a turn."""
-    return f"{speaker}: {text}" if speaker else text
+def _time_match(plan: Plan, at: datetime) -> bool:
+    if plan.dates is not None:
+        return fusion.in_time_range(at.date(), plan.dates)
+    return plan.span is not None and plan.span.contains(at.astimezone(plan.span.start.tzinfo))
 
 
-def analyse(query: str, when: datetime, speakers: Iterable[str]) -> Plan:
-    """Keywords, time, and people of a query."""
-    words = keywords(query)
-    named = tuple(s for s in speakers if s and s.lower() in words)
-    anchor = parse_anchor(query)
-    return Plan(match_expression(words), query, parse_range(query, when), anchor, named,
-                bool(_PAST.search(query)))
+def _importance(cand: Candidate) -> float:
+    """An item's own importance; for a turn, whether it says anything of its own (a bare "Mm-hm." next to an
+    important turn shares its neighbours' context and vector, but is no memory)."""
+    if cand.kind != "turn":
+        return cand.importance
+    return 1.0 if len(textproc.keywords(cand.text)) >= SUBSTANTIVE_WORDS else 0.0
 
 
-def _ranks(hits: list[tuple[int, float]]) -> dict[int, int]:
-    return {doc: rank for rank, (doc, _) in enumerate(hits)}
+def _superseded(plan: Plan, cand: Candidate) -> bool:
+    """Whether the changed-fact weight applies: always to a changed fact; to the turn it came from only when
+    the query is about now (asked about the past, the fact, which says until when it held, should win)."""
+    return cand.valid_until is not None and (cand.kind != "turn" or not plan.wants_past)
 
 
-def fuse(plan: Plan, text_hits: list[tuple[int, float]], dense_hits: list[tuple[int, float]],
-         candidates: dict[int, Candidate], when: datetime) -> list[tuple[int, float]]:
-    """Every candidate with its fused score, best first."""
-    text_rank, dense_rank = _ranks(text_hits), _ranks(dense_hits)
-    scored: list[tuple[int, float]] = []
-    for doc, cand in candidates.items():
-        score = 0.0
-        if doc in text_rank:
-            score += W_TEXT / (RRF_K + text_rank[doc])
-        if doc in dense_rank:
-            score += W_DENSE / (RRF_K + dense_rank[doc])
-        if plan.span is not None and plan.span.contains(cand.at.replace(tzinfo=plan.span.start.tzinfo)):
-            score += TIME_BONUS
-        score += IMPORTANCE_BONUS * (cand.importance - 0.5) * 2 if cand.kind != "turn" else 0.0
-        if cand.valid_until is not None:
-            score += STALE_PENALTY if plan.wants_past else -STALE_PENALTY
-        scored.append((doc, score))
-    scored.sort(key=lambda pair: -pair[1])
-    return scored
+def rank(plan: Plan, text_hits: dict[int, float], cosines: dict[int, float], candidates: dict[int, Candidate],
+         when: datetime, k: int, *, distinct: bool = True) -> list[tuple[int, float]]:
+    """The best `k` candidates as (doc, score); `distinct` drops results whose turns came back already."""
+    names = {n.lower() for n in plan.names}
+    signals = [fusion.Signals(
+        key=doc, sources=cand.turn_ids, bm25={"turns": text_hits[doc]} if doc in text_hits else {},
+        cosine=cosines.get(doc), speaker_match=cand.speaker.lower() in names, time_match=_time_match(plan, cand.at),
+        age_days=(when - cand.at).total_seconds() / 86400, importance=_importance(cand),
+        superseded=_superseded(plan, cand)) for doc, cand in candidates.items()]
+    weights = fusion.Weights(superseded=SUPERSEDED if plan.wants_past else -SUPERSEDED, importance=IMPORTANCE)
+    ranked = fusion.fuse(signals, weights)
+    best = fusion.dedupe(ranked, k) if distinct else ranked[:k]
+    return [(int(r.key), r.score) for r in best]  # type: ignore[call-overload]
 
 
-def dedupe(scored: list[tuple[int, float]], candidates: dict[int, Candidate], k: int) -> list[tuple[int, float]]:
-    """The best `k`, skipping a result whose turns are all already behind earlier results."""
-    covered: set[int] = set()
-    out: list[tuple[int, float]] = []
-    for doc, score in scored:
-        turns = set(candidates[doc].turn_ids)
-        if turns and turns <= covered:
-            continue
-        covered |= turns
-        out.append((doc, score))
-        if len(out) == k:
-            break
-    return out
+def item_document(subject: str, text: str) -> textproc.TurnDocument:
+    """The full-text columns of a memory item: whom it is about, and its sentence."""
+    return textproc.turn_document(subject, text)

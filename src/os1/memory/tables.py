@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from os1.memory.extract import Extracted
 from os1.memory.store import Database, stamp
+from os1.memory.textproc import FTS_COLUMN_WEIGHTS, TurnDocument
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,6 +46,8 @@ class Item:
     turn_ids: tuple[int, ...]
 
 
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+"""The full-text tokenizer (as in migration 2), also used to stem query words for their frequencies."""
 EXTRACT, DONE, EMBED = 0, 1, 2
 """Background states of a turn (the `turns.indexed` column)."""
 ITEM_COLUMNS = "id, kind, subject, attribute, value, text, importance, valid_from, valid_until"
@@ -57,21 +60,40 @@ class MemoryTables:
         self.db = db
         self.user_id = user_id
         self.owner = f"u{user_id}"
+        self._vocab_ready = False
 
     # full-text index ---------------------------------------------------------------------------------
-    def index(self, doc: int, body: str, context: str = "") -> None:
+    def index(self, doc: int, document: TurnDocument) -> None:
         """Add or replace one document in the full-text index."""
-        self.db.execute("DELETE FROM search WHERE rowid = ?", (doc,))
-        self.db.execute("INSERT INTO search(rowid, owner, body, context) VALUES (?,?,?,?)",
-                        (doc, self.owner, body, context))
+        self.db.execute("DELETE FROM search WHERE rowid = ? AND owner = ?", (doc, self.owner))
+        self.db.execute("INSERT INTO search(rowid, owner, speaker, body, context) VALUES (?,?,?,?,?)",
+                        (doc, self.owner, document.speaker, document.body, document.context))
 
-    def text_search(self, match: str, limit: int, weights: tuple[float, float] = (1.0, 0.3)) -> list[tuple[int, float]]:
-        """(doc, bm25 score, higher is better) of this user's documents matching an FTS5 expression."""
+    def text_search(self, match: str, limit: int) -> dict[int, float]:
+        """{doc: bm25 relevance (higher is better)} of this user's best documents matching an FTS5 expression."""
+        weights = ", ".join(str(w) for w in FTS_COLUMN_WEIGHTS)
         rows = self.db.execute(
-            f"SELECT rowid, -bm25(search, 0, {weights[0]}, {weights[1]}) AS score FROM search "
+            f"SELECT rowid, -bm25(search, 0, {weights}) AS score FROM search "
             "WHERE search MATCH ? ORDER BY score DESC LIMIT ?",
             (f'owner:"{self.owner}" AND ({match})', limit)).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows]
+        return {int(r[0]): float(r[1]) for r in rows}
+
+    def document_frequencies(self, words: list[str]) -> tuple[dict[str, int], int]:
+        """How many indexed documents hold each word (stemmed as the index stems it), and how many there are."""
+        if not self._vocab_ready:
+            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms USING fts5vocab(main, search, 'row')")
+            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.stemmer USING fts5(x, tokenize = '{TOKENIZER}')")
+            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.stems USING fts5vocab(temp, stemmer, 'instance')")
+            self._vocab_ready = True
+        self.db.execute("DELETE FROM temp.stemmer")
+        self.db.execute("INSERT INTO temp.stemmer(rowid, x) VALUES (1, ?)", (" ".join(words),))
+        stem_at = {int(offset): str(term) for term, offset in self.db.execute("SELECT term, offset FROM temp.stems")}
+        stems = {word: stem_at.get(i, word) for i, word in enumerate(words)}
+        marks = ",".join("?" * len(stems))
+        counts = dict(self.db.execute(f"SELECT term, doc FROM temp.search_terms WHERE term IN ({marks})",
+                                      tuple(stems.values())).fetchall()) if stems else {}
+        total = int(self.db.execute("SELECT count(*) FROM search_docsize").fetchone()[0])
+        return {word: int(counts.get(stem, 0)) for word, stem in stems.items()}, total
 
     def unindex(self, docs: list[int]) -> None:
         """Remove documents from the full-text index (their terms stay in old segments until `compact`)."""
@@ -93,9 +115,11 @@ class MemoryTables:
         return {int(r[0]): int(r[1]) for r in rows}
 
     def mark(self, turn_ids: list[int], state: int) -> None:
-        """Set turns' background state: EXTRACT (items and vector to make), EMBED (vector only) or DONE."""
+        """Set turns' background state: EXTRACT (items and vector to make), EMBED (vector only) or DONE.
+        A turn still waiting for EXTRACT keeps waiting for it when asked to EMBED."""
         for turn_id in turn_ids:
-            self.db.execute("UPDATE turns SET indexed = ? WHERE id = ? AND user_id = ?", (state, turn_id, self.user_id))
+            self.db.execute("UPDATE turns SET indexed = ? WHERE id = ? AND user_id = ? AND NOT (? = 2 AND indexed = 0)",
+                            (state, turn_id, self.user_id, state))
 
     def unembedded_items(self, limit: int) -> list[int]:
         """Ids of memory items that have no vector yet (imported ones)."""
@@ -104,13 +128,15 @@ class MemoryTables:
                                (self.user_id, limit)).fetchall()
         return [int(r[0]) for r in rows]
 
-    def previous_turn(self, turn_id: int) -> tuple[str, str] | None:
-        """(speaker, text) of the turn before this one in its session."""
+    def neighbour(self, turn_id: int, *, after: bool) -> tuple[int, str, str] | None:
+        """(id, speaker, text) of the complete turn just before (or after) this one in its session."""
+        order, compare = ("ASC", ">") if after else ("DESC", "<")
         row = self.db.execute(
-            "SELECT p.speaker, p.text FROM turns t JOIN turns p ON p.user_id = t.user_id AND p.id < t.id "
-            "AND p.session_id IS t.session_id WHERE t.id = ? AND t.user_id = ? ORDER BY p.id DESC LIMIT 1",
-            (turn_id, self.user_id)).fetchone()
-        return (str(row[0]), str(row[1])) if row else None
+            "SELECT n.id, n.speaker, n.text FROM turns t JOIN turns n ON n.user_id = t.user_id "
+            f"AND n.id {compare} t.id AND n.session_id IS t.session_id AND n.status = 'complete' "
+            "WHERE t.id = ? AND t.user_id = ? "
+            f"ORDER BY n.id {order} LIMIT 1", (turn_id, self.user_id)).fetchone()
+        return (int(row[0]), str(row[1]), str(row[2])) if row else None
 
     # memory items ---------------------------------------------------------------------------------
     def add_item(self, item: Extracted, at: datetime, turn_ids: list[int]) -> int | None:

@@ -13,8 +13,9 @@ from typing import Any
 
 from os1.errors import InputError
 from os1.memory.api import Memory
+from os1.memory.ranking import item_document
 from os1.memory.store import now, stamp
-from os1.memory.tables import EMBED, MemoryTables
+from os1.memory.tables import EMBED, MemoryTables, memory_doc
 
 FORMAT = "os1-memory"
 VERSION = 1
@@ -102,9 +103,10 @@ def import_memory(memory: Memory, data: dict[str, Any]) -> int:
         turn_ids = []
         for t in data["turns"]:
             session = session_ids[t["session"]] if t["session"] is not None else None
-            cur = db.execute("INSERT INTO turns(user_id, session_id, role, speaker, text, status, created_at) "
-                             "VALUES (?,?,?,?,?,?,?)", (user, session, t["role"], t["speaker"], t["text"],
-                                                         t["status"], t["at"]))
+            # their items come with the file: only the vectors are left to make (EMBED)
+            cur = db.execute("INSERT INTO turns(user_id, session_id, role, speaker, text, status, created_at, indexed) "
+                             "VALUES (?,?,?,?,?,?,?,?)", (user, session, t["role"], t["speaker"], t["text"],
+                                                           t["status"], t["at"], EMBED))
             turn_ids.append(int(cur.lastrowid or 0))
         _import_items(memory.tables, data["memories"], turn_ids)
         for key, value in data["profile"].items():
@@ -115,7 +117,6 @@ def import_memory(memory: Memory, data: dict[str, Any]) -> int:
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    memory.tables.mark(turn_ids, EMBED)  # their items came with the file: only vectors are missing
     for turn_id in turn_ids:
         memory.index_turn(turn_id)
     return len(turn_ids)
@@ -132,4 +133,4 @@ def _import_items(tables: MemoryTables, items: list[dict[str, Any]], turn_ids: l
         for pos in item["sources"]:
             tables.db.execute("INSERT OR IGNORE INTO memory_sources(memory_id, turn_id) VALUES (?, ?)",
                               (memory_id, turn_ids[int(pos)]))
-        tables.index(2 * memory_id + 1, item["text"], "")
+        tables.index(memory_doc(memory_id), item_document(item["subject"], item["text"]))

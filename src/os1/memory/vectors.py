@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from os1.errors import StorageError
@@ -58,18 +59,17 @@ class VectorIndex:
             self._matrix = self._np.vstack([self._matrix, *self._pending])
             self._pending = []
 
-    def search(self, query: npt.NDArray[np.float32], k: int,
-               allowed: set[Key] | None = None) -> list[tuple[Key, float]]:
-        """The `k` nearest keys by cosine similarity, best first (optionally only among `allowed`)."""
+    def search(self, query: npt.NDArray[np.float32], k: int, include: Iterable[Key] = ()) -> dict[Key, float]:
+        """Cosine similarity of the `k` nearest keys, best first, and of every key in `include` that has a vector."""
         self._flush()
-        if not self._keys or k <= 0:
-            return []
+        if not self._keys:
+            return {}
         scores = self._matrix @ query.astype(self._np.float32)
-        if allowed is not None:
-            rows = [self._rows[key] for key in allowed if key in self._rows]
-            picked = sorted(rows, key=lambda r: -scores[r])[:k]
-            return [(self._keys[r], float(scores[r])) for r in picked]
-        k = min(k, len(self._keys))
-        top = self._np.argpartition(-scores, k - 1)[:k]
+        k = max(0, min(k, len(self._keys)))
+        top = self._np.argpartition(-scores, k - 1)[:k] if k else self._np.zeros(0, dtype=int)
         top = top[self._np.argsort(-scores[top])]
-        return [(self._keys[int(r)], float(scores[int(r)])) for r in top]
+        found = {self._keys[int(r)]: float(scores[int(r)]) for r in top}
+        for key in include:
+            if key in self._rows and key not in found:
+                found[key] = float(scores[self._rows[key]])
+        return found
