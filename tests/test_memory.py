@@ -292,3 +292,15 @@ async def test_the_users_own_terms_shape_what_the_model_reads(store, memory: Mem
     assert fake.calls[-1][-1].content == "leaving Peak now"
     assert "Peak is Theodore's gym." in fake.calls[-1][-2].content
     assert store.recent_turns()[-2].text == "leaving peak now"  # stored verbatim
+
+
+async def test_before_and_after_an_event(memory: Memory) -> None:
+    said(memory, "I worked at a bakery and sang in the shower every morning.", DAY1)
+    said(memory, "We finally did the move to Portland!", DAY1 + timedelta(days=30))
+    said(memory, "I started at a bookshop and sing in a choir every Thursday.", DAY1 + timedelta(days=40))
+    await memory.flush()
+    later = DAY1 + timedelta(days=50)
+    before = await memory.recall("where did I work and sing before the move?", k=1, at=later)
+    assert "bakery" in before[0].text
+    after = await memory.recall("where did I work and sing after the move?", k=1, at=later)
+    assert "bookshop" in after[0].text

@@ -256,6 +256,8 @@ class Memory:
         """
         when = at or now()
         plan = ranking.read_query(query, when, self.speakers())
+        if plan.anchor is not None and plan.span is None and plan.dates is None:
+            plan = ranking.anchored(plan, self._anchor_date(plan.anchor.event))
         text_hits: dict[int, float] = {}
         if plan.words:
             frequencies, total = self.tables.document_frequencies(plan.words)
@@ -272,6 +274,14 @@ class Memory:
         candidates = self._load(set(text_hits) | set(cosines))
         best = ranking.rank(plan, text_hits, cosines, candidates, when, k, distinct=distinct)
         return [self._recollection(candidates[doc], score) for doc, score in best]
+
+    def _anchor_date(self, event: str) -> datetime | None:
+        """When the event a query is anchored to ("before the move") happened: the date of the turn or item
+        that best matches its words."""
+        match = textproc.fts_query(textproc.keywords(event))
+        hits = self.tables.text_search(match, 1) if match else {}
+        found = self._load(set(hits))
+        return next(iter(found.values())).at if found else None
 
     def _load(self, docs: set[int]) -> dict[int, ranking.Candidate]:
         """What the ranking needs to know of each candidate document."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 from os1.memory import fusion, textproc
-from os1.memory.timeparse import TimeRange, parse_range
+from os1.memory.timeparse import Anchor, TimeRange, parse_anchor, parse_range
 
 CANDIDATES = 200
 """How many hits each retriever (full-text, dense) contributes before fusion."""
@@ -58,14 +58,30 @@ class Plan:
     dates: tuple[date, date] | None
     span: TimeRange | None
     wants_past: bool
+    anchor: Anchor | None = None
+    """ "before the move": a span relative to an event the store has to date (see `anchored`)."""
 
 
 def read_query(query: str, when: datetime, speakers: Iterable[str]) -> Plan:
     """Keywords, people and time of a query asked at `when`."""
     known = list(speakers)
-    return Plan(textproc.query_keywords(query, known), textproc.dense_query(query, known),
+    anchor = parse_anchor(query)
+    topic = query  # "before the move" says when, not what: its words leave the search
+    if anchor is not None:
+        topic = re.sub(rf"\b(?:before|after|since)\s+{re.escape(anchor.event)}", " ", query, flags=re.I)
+    return Plan(textproc.query_keywords(topic, known), textproc.dense_query(topic, known),
                 textproc.mentioned_names(query, known), textproc.parse_time_range(query),
-                parse_range(query, when), bool(_PAST.search(query)))
+                parse_range(query, when), bool(_PAST.search(query)), anchor)
+
+
+def anchored(plan: Plan, event_at: datetime | None) -> Plan:
+    """The plan with its anchor turned into a time span: before or after the event's day."""
+    if plan.anchor is None or event_at is None:
+        return plan
+    day = event_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    later = event_at + timedelta(seconds=1)  # the event itself is neither before nor after itself
+    start, end = (day.replace(year=1), day) if plan.anchor.direction == "before" else (later, day.replace(year=9999))
+    return replace(plan, span=TimeRange(start, end, f"{plan.anchor.direction} {plan.anchor.event}"))
 
 
 def _line(turn: tuple[str, str] | None) -> str | None:
