@@ -145,10 +145,13 @@ async def test_companion_recalls_old_and_new_facts_days_later(store, memory: Mem
 def test_users_cannot_reach_each_other(db: Database, embedder) -> None:
     async def scenario() -> None:
         alice, bob = Memory(db.user("alice"), embedder=embedder), Memory(db.user("bob"), embedder=embedder)
-        alice.remember("My friend Zorro hides the treasure in Lisbon. Zorro is my parrot.", speaker="Alice")
+        secret = alice.remember("My friend Zorro hides the treasure in Lisbon. Zorro is my parrot.", speaker="Alice")
         bob.remember("I like tea.", speaker="Bob")
         await alice.flush()
         await bob.flush()
+        bob.index_turn(secret)  # another user's turn id: nothing happens
+        assert bob.store.turns_by_id([secret]) == {} and bob.tables.items([i.id for i in alice.items()]) == []
+        assert bob.tables.text_search('"zorro"', 10) == {} and bob.tables.neighbour(secret, after=False) is None
         assert all("Zorro" not in r.text for r in await bob.recall("Zorro treasure Lisbon parrot", k=50))
         assert all("Zorro" not in i.text for i in bob.items())
         assert bob.vocabulary() == {} and bob.read("zorro") == "zorro"
