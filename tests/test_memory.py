@@ -117,6 +117,9 @@ async def test_what_do_you_remember_about(store, memory: Memory) -> None:
     events = [e async for e in companion.say("What do you remember about Amy?")]
     reply = events[-1].text  # type: ignore[union-attr]
     assert "Amy is Theodore's friend." in reply and "cello" in reply
+    await memory.flush()
+    assert store.recent_turns()[-1].text == reply  # kept verbatim…
+    assert all("Here's what I remember" not in r.text for r in await memory.recall("Amy cello", k=20))  # …not recalled
 
 
 async def test_companion_recalls_old_and_new_facts_days_later(store, memory: Memory) -> None:

@@ -178,10 +178,14 @@ class Companion:
                                         status=status)
         return self.store.add_turn(role, text, session_id=self.session_id, status=status, at=at, speaker=speaker)
 
-    def _exchange(self, said: str, reply: str, at: datetime | None) -> list[CompanionEvent]:
-        """Store a turn and a reply the OS gives without the model."""
+    def _exchange(self, said: str, reply: str, at: datetime | None, *, recallable: bool = True) -> list[CompanionEvent]:
+        """Store a turn and a reply the OS gives without the model; a reply that only repeats memories is
+        kept but not indexed (else it would be recalled as a memory of its own)."""
         user_turn = self._store("user", said, at)
-        turn_id = self._store("assistant", reply, at)
+        if recallable or self.memory is None:
+            turn_id = self._store("assistant", reply, at)
+        else:
+            turn_id = self.memory.keep(reply, speaker=self.name, at=at, session_id=self.session_id)
         return [TurnStored(user_turn), ReplyDelta(reply), ReplyDone(reply, turn_id, "complete")]
 
     def _rename(self, text: str, new_name: str, at: datetime | None) -> list[CompanionEvent]:
@@ -199,14 +203,14 @@ class Companion:
     async def _about(self, memory: Memory, text: str, topic: str, at: datetime | None) -> list[CompanionEvent]:
         """What the OS remembers about someone or something, from its memory rather than the model."""
         found = [r for r in await memory.recall(topic, k=12, at=at, distinct=False)
-                 if topic.lower() in r.text.lower()][:6]
+                 if topic.lower() in r.text.lower() and r.speaker != self.name][:6]
         if not found:
             reply = f"I don't remember anything about {topic} yet. Tell me?"
         else:
             lines = [r.text if r.kind != "turn" else f"On {describe(r.at)}, {r.speaker or 'you'} said: “{r.text}”"
                      for r in found]
             reply = f"Here's what I remember about {topic}:\n" + "\n".join(f"- {line}" for line in lines)
-        return self._exchange(text, reply, at)
+        return self._exchange(text, reply, at, recallable=False)
 
     async def respond(self, text: str, *, at: datetime | None = None) -> AsyncGenerator[CompanionEvent, None]:
         """Store the user's turn, then stream the model's reply, storing it as it grows.

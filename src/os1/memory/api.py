@@ -92,6 +92,12 @@ class Memory:
             self.index_turn(turn_id)
         return turn_id
 
+    def keep(self, text: str, *, speaker: str, at: datetime | None = None, session_id: int | None = None) -> int:
+        """Store an assistant turn verbatim that recall must never return (it only repeats memories)."""
+        turn_id = self.store.add_turn("assistant", text, session_id=session_id, at=at, speaker=speaker)
+        self.tables.mark([turn_id], DONE)
+        return turn_id
+
     def index_turn(self, turn_id: int) -> None:
         """Put a complete turn in the full-text index, refresh its predecessor (whose context it now is),
         and queue the background work of both."""
