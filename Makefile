@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# Debian packages the project needs: a C++ toolchain and cmake compile llama-cpp-python once.
-DEB_PACKAGES := g++ cmake
+# Debian packages the project needs: a C++ toolchain and cmake compile llama-cpp-python once; espeak-ng is the
+# light voice and gives speech recognition the pronunciation of new words.
+DEB_PACKAGES := g++ cmake espeak-ng
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint bench deb clean
@@ -23,7 +24,7 @@ deb:
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(MAKE) deb
-	$(PIP) install -q -e '.[embedded,openai]'
+	$(PIP) install -q -e '.[embedded,openai,voice]'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(PY)
@@ -45,6 +46,10 @@ test: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/first_token.py
+	$(PY) benchmarks/memory_recall.py
+	$(PY) benchmarks/memory_scale.py
+	$(PY) benchmarks/stt_wer.py
+	$(PY) benchmarks/tts_rtf.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

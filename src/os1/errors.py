@@ -3,11 +3,14 @@
     OS1Error (os1)
     ├── ConfigError (config)
     ├── InputError (input)
+    │   └── AudioError (input.audio)
     ├── ModelError (model)
     │   ├── ModelNotFound (model.not_found)
     │   ├── ModelUnavailable (model.unavailable)
     │   └── ModelResponseError (model.bad_response)
     ├── PluginError (plugin)
+    ├── SpeechError (speech)
+    │   └── SpeechUnavailable (speech.unavailable)
     └── StorageError (storage)
         ├── DatabaseCorrupt (storage.corrupt)
         └── DatabaseLocked (storage.locked)
@@ -89,3 +92,21 @@ class DatabaseLocked(StorageError):
     """Another process holds the database."""
 
     code = "storage.locked"
+
+
+class AudioError(InputError):
+    """An audio file or buffer cannot be read: missing, truncated, not audio, or in an unusable shape."""
+
+    code = "input.audio"
+
+
+class SpeechError(OS1Error):
+    """A speech engine (VAD, STT, TTS) failed on input it should have handled."""
+
+    code = "speech"
+
+
+class SpeechUnavailable(SpeechError):
+    """A speech engine's package, program or model file is missing."""
+
+    code = "speech.unavailable"

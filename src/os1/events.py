@@ -68,4 +68,68 @@ class ErrorEvent:
     """One friendly line."""
 
 
+# Speech segmentation (os1.speech.vad.Segmenter) and recognition (os1.speech.stt).
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """Speech has begun (after `start_ms` of it)."""
+
+    frame: int
+    """Index of the first speech frame of the run that started it (keep audio from here)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechPaused:
+    """Silence has begun; it may be the end of the turn or a pause within it."""
+
+    frame: int
+    """Index of the first silent frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResumed:
+    """The pause was not the end: speech came back before `end_ms` of silence."""
+
+    frame: int
+    """Index of the first frame of the returning speech."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechEnded:
+    """The turn is over: silence lasted `end_ms`."""
+
+    started: int
+    """Index of the turn's first speech frame."""
+    frame: int
+    """Index of the first frame of the final silence (the speech ran up to here)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word with its timing."""
+
+    text: str
+    """The word as spelled in the transcript."""
+    start: float
+    """Seconds from the start of the audio."""
+    end: float
+    """Seconds from the start of the audio."""
+    confidence: float | None = None
+    """The engine's posterior (0..1), when it has one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """What was said in a stretch of audio."""
+
+    text: str
+    """The words, space-separated; empty for silence or noise."""
+    words: tuple[Word, ...] = ()
+    """The words with timings, when the engine gives them."""
+    confidence: float | None = None
+    """Mean word confidence (0..1), when the engine gives one."""
+    final: bool = True
+    """False for an interim hypothesis that later audio may revise."""
+
+
 CompanionEvent = ReplyDelta | ReplyDone | TurnStored | Notice | Prompt | Renamed | ErrorEvent

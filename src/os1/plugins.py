@@ -50,7 +50,10 @@ class Hooks:
 @functools.cache
 def plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager, with every installed `os1` entry point loaded."""
+    from os1.speech.hooks import SpeechHooks  # it imports hookspec from here
+
     pm = pluggy.PluginManager("os1")
     pm.add_hookspecs(Hooks)
+    pm.add_hookspecs(SpeechHooks)
     pm.load_setuptools_entrypoints("os1")
     return pm

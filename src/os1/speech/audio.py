@@ -8,6 +8,7 @@ function.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import io
 import math
@@ -22,18 +23,12 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from os1.errors import InputError
+from os1.errors import AudioError
 
 Samples = NDArray[np.float32]
 FLOOR_DBFS = -120.0
 """What `rms_dbfs` reports for digital silence, instead of minus infinity."""
 _PLACEHOLDER_SIZE = 0x7FFF0000  # streaming writers (espeak-ng --stdout, arecord) put ~2**31 in the header
-
-
-class AudioError(InputError):
-    """An audio file or buffer cannot be read: missing, truncated, not audio, or in an unusable shape."""
-
-    code = "input.audio"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -113,9 +108,7 @@ def _has_soundfile() -> bool:
 
 
 def _read_soundfile(source: Path | BinaryIO, name: str) -> Audio:
-    import soundfile
-
-    sf: Any = soundfile
+    sf: Any = importlib.import_module("soundfile")
     try:
         with sf.SoundFile(source if not isinstance(source, Path) else str(source)) as fh:
             _check_complete(str(fh.extra_info), name)
@@ -163,8 +156,8 @@ def _pcm_to_float(raw: bytes, width: int) -> Samples:
         ints = (triples[:, 0] | (triples[:, 1] << 8) | (triples[:, 2] << 16)) << 8  # sign lands in bit 31
         return (ints.astype(np.float64) / 2**31).astype(np.float32)
     if width in (2, 4):
-        ints = np.frombuffer(raw, f"<i{width}")
-        return (ints.astype(np.float64) / 2 ** (8 * width - 1)).astype(np.float32)
+        ints = np.frombuffer(raw, f"<i{width}").astype(np.float64)
+        return (ints / float(2 ** (8 * width - 1))).astype(np.float32)
     raise AudioError(f"Unsupported WAV sample width: {width * 8} bits.")
 
 
@@ -249,8 +242,10 @@ def resample(audio: Audio, sample_rate: int) -> Audio:
     """Change the sample rate with a polyphase Kaiser-windowed sinc filter (10 zero crossings, beta 5)."""
     if sample_rate <= 0:
         raise AudioError(f"Sample rate must be positive, not {sample_rate}.")
-    if sample_rate == audio.sample_rate or len(audio) == 0:
-        return Audio(audio.samples, sample_rate) if len(audio) == 0 else audio
+    if sample_rate == audio.sample_rate:
+        return audio
+    if len(audio) == 0:
+        return Audio(audio.samples, sample_rate)
     gcd = math.gcd(audio.sample_rate, sample_rate)
     up, down = sample_rate // gcd, audio.sample_rate // gcd
     return Audio(_polyphase(audio.samples, up, down), sample_rate)

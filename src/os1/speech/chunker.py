@@ -11,8 +11,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
 _CLOSERS = "\"')]}»”’"
-_SENTENCE_END = re.compile(rf"[.!?…]+[{_CLOSERS}]*$")
-_CLAUSE_END = re.compile(rf"(?:[,;:]+[{_CLOSERS}]*|[—–-]{{1,2}})$")
+_SENTENCE_END = re.compile(rf"[.!?…]+[{re.escape(_CLOSERS)}]*$")
+_CLAUSE_END = re.compile(rf"(?:[,;:]+[{re.escape(_CLOSERS)}]*|[—–-]{{1,2}})$")
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+$")
 ABBREVIATIONS = frozenset("mr mrs ms dr prof st jr sr vs approx fig mt ave dept est inc ltd co".split())
 """Words whose final full stop does not end a sentence."""
@@ -57,12 +57,10 @@ class Chunker:
 
     def _next_cut(self) -> int | None:
         """Where the first complete chunk in the buffer ends, or None if none is complete yet."""
-        words = 0
-        for match in re.finditer(r"\S+", self._buffer):
+        for words, match in enumerate(re.finditer(r"\S+", self._buffer), start=1):
             after = self._buffer[match.end() :]
             if not after:
                 return None  # the word may still grow
-            words += 1
             gap = after[: len(after) - len(after.lstrip())]
             if self._ends_chunk(match.group(), words, "\n" in gap):
                 return match.end()

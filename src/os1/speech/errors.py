@@ -1,30 +1,16 @@
-"""Speech errors, to join the tree in `os1.errors`, and the lazy import that names the install command.
-
-    OS1Error (os1)
-    └── SpeechError (speech)
-        └── SpeechUnavailable (speech.unavailable)
-"""
+"""The lazy import that names the install command (the speech errors live in `os1.errors`)."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-from os1.errors import OS1Error
+from os1.errors import SpeechError, SpeechUnavailable
+
+__all__ = ["SpeechError", "SpeechUnavailable", "require"]
 
 VOICE_INSTALL = "pip install 'os1[voice]'"
-
-
-class SpeechError(OS1Error):
-    """A speech engine (VAD, STT, TTS) failed on input it should have handled."""
-
-    code = "speech"
-
-
-class SpeechUnavailable(SpeechError):
-    """A speech engine's package, program or model file is missing."""
-
-    code = "speech.unavailable"
+ESPEAK_INSTALL = "sudo apt-get install espeak-ng"
 
 
 def require(module: str, *, what: str, install: str = VOICE_INSTALL) -> Any:

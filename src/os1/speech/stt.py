@@ -9,42 +9,14 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 from os1.errors import InputError
+from os1.events import Transcript, Word
 from os1.speech import g2p
 from os1.speech.audio import Audio, concat, resample, to_pcm16
 from os1.speech.errors import SpeechError, require
-
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    """One recognised word with its timing."""
-
-    text: str
-    """The word as spelled in the transcript."""
-    start: float
-    """Seconds from the start of the audio."""
-    end: float
-    """Seconds from the start of the audio."""
-    confidence: float | None = None
-    """The engine's posterior (0..1), when it has one."""
-
-
-@dataclass(frozen=True, slots=True)
-class Transcript:
-    """What was said in a stretch of audio."""
-
-    text: str
-    """The words, space-separated; empty for silence or noise."""
-    words: tuple[Word, ...] = ()
-    """The words with timings, when the engine gives them."""
-    confidence: float | None = None
-    """Mean word confidence (0..1), when the engine gives one."""
-    final: bool = True
-    """False for an interim hypothesis that later audio may revise."""
 
 
 class STTStream(ABC):
@@ -125,18 +97,20 @@ _ALTERNATE = re.compile(r"\(\d+\)$")
 class PocketSphinxSTT(STT):
     """CMU PocketSphinx 5 with its bundled en-US model; fast, modest accuracy, learns words on the fly.
 
-    `accurate=True` adds the flat-lexicon pass: about 3.5 WER points better, ~70 ms slower to finalise.
-    One utterance at a time per engine; other threads wait their turn.
+    `fwdflat=True` adds the flat-lexicon second pass: ~70 ms slower to finalise an utterance, for an accuracy
+    change that depends on the speech. Other `config` keys go to the decoder (e.g. `hmm`, `lm`, `dict` for
+    another language's model). One utterance at a time per engine; other threads wait their turn.
     """
 
     name = "pocketsphinx"
     can_stream = True
     supports_vocabulary = True
 
-    def __init__(self, *, accurate: bool = False, words: Mapping[str, str | None] | None = None,
+    def __init__(self, *, fwdflat: bool = False, words: Mapping[str, str | None] | None = None,
                  **config: Any) -> None:
         ps = require("pocketsphinx", what="PocketSphinx speech recognition")
-        options: dict[str, Any] = {"loglevel": "FATAL", "fwdflat": accurate, **config}
+        # Dither (fixed seed): pure digital silence otherwise decodes as a word.
+        options: dict[str, Any] = {"loglevel": "FATAL", "fwdflat": fwdflat, "dither": True, "seed": 1, **config}
         try:
             self._decoder: Any = ps.Decoder(**options)
         except (RuntimeError, ValueError, KeyError) as exc:
@@ -146,14 +120,19 @@ class PocketSphinxSTT(STT):
         self._lock = threading.Lock()
         self._owner: int | None = None
         self._spelling: dict[str, str] = {}
+        self._cmn = str(self._decoder.get_cmn())
         if words:
             self.add_words(words)
 
     def transcribe(self, audio: Audio) -> Transcript:
+        pcm = to_pcm16(resample(audio, self.sample_rate))
         with self._utterance():
-            self._decoder.start_utt()
-            self._decoder.process_raw(to_pcm16(resample(audio, self.sample_rate)), False, True)
-            self._decoder.end_utt()
+            self._start()
+            try:
+                if pcm:
+                    self._decoder.process_raw(pcm, False, True)
+            finally:
+                self._decoder.end_utt()
             return self._result()
 
     def stream(self) -> STTStream:
@@ -167,12 +146,25 @@ class PocketSphinxSTT(STT):
     def add_words(self, words: Mapping[str, str | None]) -> dict[str, str]:
         added = {word.strip(): self._phones(word, phones) for word, phones in words.items()}
         with self._utterance():
-            for i, (word, phones) in enumerate(added.items()):
-                key = word.lower()
-                self._decoder.add_word(key, phones, i == len(added) - 1)  # rebuild the search once, at the end
-                if word != key:
-                    self._spelling[key] = word
+            new = [(entry, phones) for word, phones in added.items() if (entry := self._entry(word.lower(), phones))]
+            for i, (entry, phones) in enumerate(new):
+                try:
+                    self._decoder.add_word(entry, phones, i == len(new) - 1)  # rebuild the search once, at the end
+                except RuntimeError as exc:
+                    raise SpeechError(f"PocketSphinx refused the word '{entry}' ({phones}): {exc}") from exc
+            self._spelling.update({word.lower(): word for word in added if word != word.lower()})
         return added
+
+    def _entry(self, key: str, phones: str) -> str | None:
+        """The dictionary entry to add for `key` (`key(2)` beside an existing reading), or None if known."""
+        readings = [key, *(f"{key}({n})" for n in range(2, 20))]
+        for n, entry in enumerate(readings):
+            found = self._decoder.lookup_word(entry)
+            if found is None:
+                return entry if n < len(readings) - 1 else None
+            if str(found) == phones:
+                return None
+        return None
 
     def _phones(self, word: str, phones: str | None) -> str:
         """Validated phones given by the user, or derived ones."""
@@ -200,6 +192,11 @@ class PocketSphinxSTT(STT):
                               hint="Call final() or close() on the open stream first.")
         return _Held(self)
 
+    def _start(self) -> None:
+        """Begin an utterance, remembering the cepstral mean it starts from."""
+        self._cmn = str(self._decoder.get_cmn())
+        self._decoder.start_utt()
+
     def _result(self, final: bool = True) -> Transcript:
         """The decoder's current hypothesis as a Transcript."""
         if not final:
@@ -209,8 +206,10 @@ class PocketSphinxSTT(STT):
         words = tuple(
             Word(self._spell(seg.word), seg.start_frame / self._frame_rate, (seg.end_frame + 1) / self._frame_rate,
                  float(seg.prob))
-            for seg in self._decoder.seg() if not _FILLER.match(seg.word)
+            for seg in self._decoder.seg() or () if not _FILLER.match(seg.word)
         )
+        if not words:  # silence or noise would drag the live cepstral mean away from speech
+            self._decoder.set_cmn(self._cmn)
         confidence = sum(w.confidence or 0.0 for w in words) / len(words) if words else None
         return Transcript(" ".join(w.text for w in words), words, confidence)
 
@@ -249,13 +248,19 @@ class _SphinxStream(STTStream):
         self._engine = engine
         self._held = engine._utterance()
         self._held.acquire()
+        try:
+            engine._start()
+        except RuntimeError as exc:
+            self._held.release()
+            raise SpeechError(f"PocketSphinx could not start an utterance: {exc}") from exc
         self._open = True
-        engine._decoder.start_utt()
 
     def feed(self, audio: Audio) -> None:
         if not self._open:
             raise SpeechError("This utterance has ended; start a new stream.")
-        self._engine._decoder.process_raw(to_pcm16(resample(audio, self._engine.sample_rate)), False, False)
+        pcm = to_pcm16(resample(audio, self._engine.sample_rate))
+        if pcm:
+            self._engine._decoder.process_raw(pcm, False, False)
 
     def partial(self) -> Transcript:
         return self._engine._result(final=False) if self._open else Transcript("", final=False)

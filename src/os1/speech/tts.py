@@ -12,19 +12,18 @@ import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from os1.errors import ConfigError
-from os1.speech.audio import Audio, AudioError, decode
+from os1.errors import AudioError, ConfigError
+from os1.speech.audio import Audio, decode
 from os1.speech.chunker import ChunkRules, phrase_chunks
-from os1.speech.errors import SpeechError, SpeechUnavailable, require
+from os1.speech.errors import ESPEAK_INSTALL, SpeechError, SpeechUnavailable, require
 
 Gender = Literal["female", "male", "unknown"]
 VoicePreference = Literal["female", "male", "either"]
 VOICE_PREFERENCES: tuple[VoicePreference, ...] = ("female", "male", "either")
-ESPEAK_INSTALL = "sudo apt-get install espeak-ng"
 
 
 class TTS(ABC):
@@ -122,13 +121,14 @@ class EspeakTTS(TTS):
     """The `espeak-ng` program: tiny and instant, robotic; has female variants (`en-us+f3`)."""
 
     name = "espeak"
-    VOICES: dict[VoicePreference, str] = {"female": "en-us+f3", "male": "en-us", "either": "en-us"}
+    VOICES: ClassVar[dict[VoicePreference, str]] = {"female": "en-us+f3", "male": "en-us", "either": "en-us"}
     """The voice used for each preference."""
 
     def __init__(self, voice: str = "en-us", *, words_per_minute: int = 170, program: str | None = None) -> None:
-        found = program or shutil.which("espeak-ng")
+        found = shutil.which(program or "espeak-ng")
         if not found:
-            raise SpeechUnavailable("The espeak-ng program is not installed.", hint=f"Install it with: {ESPEAK_INSTALL}")
+            raise SpeechUnavailable("The espeak-ng program is not installed.",
+                                    hint=f"Install it with: {ESPEAK_INSTALL}")
         self._program = found
         self.voice = voice
         self.words_per_minute = words_per_minute
@@ -141,6 +141,8 @@ class EspeakTTS(TTS):
         return cls(cls.VOICES[preference], **kwargs)
 
     def synthesize(self, text: str) -> Audio:
+        if not text.strip():
+            return Audio(np.zeros(0, dtype=np.float32), self.sample_rate)
         command = [self._program, "-v", self.voice, "-s", str(self.words_per_minute), "-b", "1", "--stdout"]
         try:
             done = subprocess.run(command, input=text.encode("utf-8"), capture_output=True, timeout=60, check=False)

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from os1.speech.audio import Audio, AudioError, Samples, frames, resample
+from os1.errors import AudioError
+from os1.events import SpeechEnded, SpeechPaused, SpeechResumed, SpeechStarted
+from os1.speech.audio import Audio, Samples, frames, resample
 from os1.speech.errors import require
 
 
@@ -70,7 +72,7 @@ class SileroVAD(VAD):
             raise AudioError(f"Silero VAD takes frames of {self.frame_size} samples, not {len(frame)}.")
         buffer = np.array(frame, dtype=np.float32, copy=True)  # the library wants a writable buffer
         with self._lock:
-            return float(self._model.process(memoryview(buffer)))
+            return float(self._model.process(memoryview(buffer.data)))
 
     def reset(self) -> None:
         with self._lock:
@@ -78,40 +80,6 @@ class SileroVAD(VAD):
 
 
 # --- the pure segmenter -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechStarted:
-    """Speech has begun (after `start_ms` of it)."""
-
-    frame: int
-    """Index of the first speech frame of the run that started it (keep audio from here)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechPaused:
-    """Silence has begun; it may be the end of the turn or a pause within it."""
-
-    frame: int
-    """Index of the first silent frame."""
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechResumed:
-    """The pause was not the end: speech came back before `end_ms` of silence."""
-
-    frame: int
-    """Index of the first frame of the returning speech."""
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechEnded:
-    """The turn is over: silence lasted `end_ms`."""
-
-    started: int
-    """Index of the turn's first speech frame."""
-    frame: int
-    """Index of the first frame of the final silence (the speech ran up to here)."""
 
 
 SegmentEvent = SpeechStarted | SpeechPaused | SpeechResumed | SpeechEnded
