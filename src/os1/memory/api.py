@@ -71,6 +71,7 @@ class Memory:
         self._index: VectorIndex | None = None
         self._worker: asyncio.Task[None] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-embed")
+        self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-search")
         self._speakers: set[str] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -264,22 +265,29 @@ class Memory:
         plan = ranking.read_query(query, when, self.speakers())
         if plan.anchor is not None and plan.span is None and plan.dates is None:
             plan = ranking.anchored(plan, self._anchor_date(plan.anchor.event))
-        text_hits: dict[int, float] = {}
-        if plan.words:
-            frequencies, total = self.tables.document_frequencies(plan.words)
-            ratio = textproc.MAX_DOC_RATIO if total >= ranking.PRUNE_FROM else 1.0
-            match = textproc.fts_query(textproc.prune_common(plan.words, frequencies, total, ratio))
-            text_hits = self.tables.text_search(match, ranking.CANDIDATES) if match else {}
-        cosines: dict[int, float] = {}
         index = self._vectors()
+        # The full-text search runs on a thread while this one embeds the query and scans the vectors: both
+        # release the GIL, and nothing else touches the connection meanwhile (no await until it is joined).
+        text_job = self._searcher.submit(self._text_hits, plan.words) if plan.words else None
+        hits = None
         if index is not None and len(index):
             vector = self._embed_query(plan.dense_query or query)
-            if vector is not None:
-                found = index.search(vector, ranking.CANDIDATES, include={("doc", d) for d in text_hits})
-                cosines = {key[1]: score for key, score in found.items()}
+            hits = index.search(vector, ranking.CANDIDATES) if vector is not None else None
+        text_hits = text_job.result() if text_job is not None else {}
+        cosines = {key[1]: score for key, score in hits.top.items()} if hits else {}
+        for doc in text_hits:
+            if hits is not None and doc not in cosines and (score := hits.score(("doc", doc))) is not None:
+                cosines[doc] = score
         candidates = self._load(set(text_hits) | set(cosines))
         best = ranking.rank(plan, text_hits, cosines, candidates, when, k, distinct=distinct)
         return [self._recollection(candidates[doc], score) for doc, score in best]
+
+    def _text_hits(self, words: list[str]) -> dict[int, float]:
+        """Full-text relevance of the best documents for the query's words (rare words only, in a big store)."""
+        frequencies, total = self.tables.document_frequencies(words)
+        ratio = textproc.MAX_DOC_RATIO if total >= ranking.PRUNE_FROM else 1.0
+        match = textproc.fts_query(textproc.prune_common(words, frequencies, total, ratio))
+        return self.tables.text_search(match, ranking.CANDIDATES) if match else {}
 
     def _anchor_date(self, event: str) -> datetime | None:
         """When the event a query is anchored to ("before the move") happened: the date of the turn or item
@@ -341,3 +349,4 @@ class Memory:
         if self._worker is not None:
             self._worker.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._searcher.shutdown(wait=False, cancel_futures=True)

@@ -36,8 +36,9 @@ MIGRATIONS: list[str] = [
     );
     """,
     # 2: long-term memory: who spoke each turn, derived memory items with validity, their source turns,
-    # one full-text index for turns and items (rowid = 2*turn_id or 2*memory_id+1; a turn's context column
-    # holds its neighbours), vectors, vocabulary.
+    # vectors, vocabulary. (Each user's full-text index is a table of its own, `search_<user id>`, made by
+    # `MemoryTables` on first use: rowid = 2*turn_id or 2*memory_id+1, a turn's context column holds its
+    # neighbours.)
     """
     ALTER TABLE turns ADD COLUMN speaker TEXT NOT NULL DEFAULT '';
     ALTER TABLE turns ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
@@ -69,9 +70,6 @@ MIGRATIONS: list[str] = [
         vec BLOB NOT NULL
     );
     CREATE INDEX vectors_user ON vectors(user_id);
-    CREATE VIRTUAL TABLE search USING fts5(
-        owner, speaker, body, context, tokenize = 'porter unicode61 remove_diacritics 2'
-    );
     CREATE TABLE vocabulary (
         user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         term TEXT NOT NULL COLLATE NOCASE,

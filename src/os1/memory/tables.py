@@ -1,6 +1,7 @@
 """SQL for one user's long-term memory: items, their sources, the full-text index, vectors, vocabulary.
 
-Every statement is bound to the user's id; the full-text index carries an owner token matched in every query.
+Every statement is bound to the user's id, and each user's full-text index is a table of its own
+(`search_<id>`): nothing another user said is even scanned.
 Documents share one id space: a turn is doc 2*id, a memory item 2*id+1.
 """
 
@@ -59,16 +60,18 @@ class MemoryTables:
     def __init__(self, db: Database, user_id: int) -> None:
         self.db = db
         self.user_id = user_id
-        self.owner = f"u{user_id}"
+        self.fts = f"search_{int(user_id)}"
+        self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.fts} USING fts5(speaker, body, context, "
+                        f"tokenize = '{TOKENIZER}')")
         self._vocab_ready = False
         self._documents: int | None = None
 
     # full-text index ---------------------------------------------------------------------------------
     def index(self, doc: int, document: TurnDocument) -> None:
         """Add or replace one document in the full-text index."""
-        replaced = self.db.execute("DELETE FROM search WHERE rowid = ? AND owner = ?", (doc, self.owner)).rowcount
-        self.db.execute("INSERT INTO search(rowid, owner, speaker, body, context) VALUES (?,?,?,?,?)",
-                        (doc, self.owner, document.speaker, document.body, document.context))
+        replaced = self.db.execute(f"DELETE FROM {self.fts} WHERE rowid = ?", (doc,)).rowcount
+        self.db.execute(f"INSERT INTO {self.fts}(rowid, speaker, body, context) VALUES (?,?,?,?)",
+                        (doc, document.speaker, document.body, document.context))
         if self._documents is not None and replaced <= 0:
             self._documents += 1
 
@@ -76,15 +79,15 @@ class MemoryTables:
         """{doc: bm25 relevance (higher is better)} of this user's best documents matching an FTS5 expression."""
         weights = ", ".join(str(w) for w in FTS_COLUMN_WEIGHTS)
         rows = self.db.execute(
-            f"SELECT rowid, -bm25(search, 0, {weights}) AS score FROM search "
-            "WHERE search MATCH ? ORDER BY score DESC LIMIT ?",
-            (f'owner:"{self.owner}" AND ({match})', limit)).fetchall()
+            f"SELECT rowid, -bm25({self.fts}, {weights}) AS score FROM {self.fts} "
+            f"WHERE {self.fts} MATCH ? ORDER BY score DESC LIMIT ?", (match, limit)).fetchall()
         return {int(r[0]): float(r[1]) for r in rows}
 
     def document_frequencies(self, words: list[str]) -> tuple[dict[str, int], int]:
         """How many indexed documents hold each word (stemmed as the index stems it), and how many there are."""
         if not self._vocab_ready:
-            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms USING fts5vocab(main, search, 'row')")
+            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{self.fts}_terms "
+                            f"USING fts5vocab(main, {self.fts}, 'row')")
             self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.stemmer USING fts5(x, tokenize = '{TOKENIZER}')")
             self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.stems USING fts5vocab(temp, stemmer, 'instance')")
             self._vocab_ready = True
@@ -93,23 +96,23 @@ class MemoryTables:
         stem_at = {int(offset): str(term) for term, offset in self.db.execute("SELECT term, offset FROM temp.stems")}
         stems = {word: stem_at.get(i, word) for i, word in enumerate(words)}
         marks = ",".join("?" * len(stems))
-        counts = dict(self.db.execute(f"SELECT term, doc FROM temp.search_terms WHERE term IN ({marks})",
+        counts = dict(self.db.execute(f"SELECT term, doc FROM temp.{self.fts}_terms WHERE term IN ({marks})",
                                       tuple(stems.values())).fetchall()) if stems else {}
         if self._documents is None:  # counted once, then kept up to date by index()
-            self._documents = int(self.db.execute("SELECT count(*) FROM search_docsize").fetchone()[0])
+            self._documents = int(self.db.execute(f"SELECT count(*) FROM {self.fts}_docsize").fetchone()[0])
         return {word: int(counts.get(stem, 0)) for word, stem in stems.items()}, self._documents
 
     def unindex(self, docs: list[int]) -> None:
         """Remove documents from the full-text index (their terms stay in old segments until `compact`)."""
         for doc in docs:
-            self.db.execute("DELETE FROM search WHERE rowid = ? AND owner = ?", (doc, self.owner))
+            self.db.execute(f"DELETE FROM {self.fts} WHERE rowid = ?", (doc,))
         self._documents = None
 
     def compact(self) -> None:
         """Merge the full-text index into one segment and fold the log into the file, leaving no trace of
         deleted text (with secure_delete, freed pages are zeroed). Must run outside a transaction: FTS5
         holds a transaction's changes in memory until it commits."""
-        self.db.execute("INSERT INTO search(search) VALUES ('optimize')")
+        self.db.execute(f"INSERT INTO {self.fts}({self.fts}) VALUES ('optimize')")
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # turns awaiting background work ----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from os1.errors import StorageError
@@ -10,6 +10,16 @@ from os1.errors import StorageError
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+def _one_blas_thread() -> None:
+    """One BLAS thread for the whole process: a search runs the full-text query on one core and the vector
+    scan on the other, and a second BLAS thread only fights them (10k-100k rows scan in a few ms anyway)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return
+    threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+
 
 Key = tuple[str, int]
 """(kind, id) of what a vector belongs to: ('turn', 12) or ('memory', 3)."""
@@ -24,6 +34,7 @@ class VectorIndex:
     def __init__(self, dim: int) -> None:
         import numpy
 
+        _one_blas_thread()
         self._np = numpy
         self.dim = dim
         self._matrix = numpy.zeros((0, dim), dtype=numpy.float32)
@@ -59,17 +70,29 @@ class VectorIndex:
             self._matrix = self._np.vstack([self._matrix, *self._pending])
             self._pending = []
 
-    def search(self, query: npt.NDArray[np.float32], k: int, include: Iterable[Key] = ()) -> dict[Key, float]:
-        """Cosine similarity of the `k` nearest keys, best first, and of every key in `include` that has a vector."""
+    def search(self, query: npt.NDArray[np.float32], k: int) -> Hits:
+        """The `k` nearest keys by cosine similarity, best first, and a way to read any other key's score."""
         self._flush()
         if not self._keys:
-            return {}
+            return Hits({}, {}, None)
         scores = self._matrix @ query.astype(self._np.float32)
         k = max(0, min(k, len(self._keys)))
         top = self._np.argpartition(-scores, k - 1)[:k] if k else self._np.zeros(0, dtype=int)
         top = top[self._np.argsort(-scores[top])]
-        found = {self._keys[int(r)]: float(scores[int(r)]) for r in top}
-        for key in include:
-            if key in self._rows and key not in found:
-                found[key] = float(scores[self._rows[key]])
-        return found
+        return Hits({self._keys[int(r)]: float(scores[int(r)]) for r in top}, self._rows, scores)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """The nearest keys of one search, and every other key's similarity on demand."""
+
+    top: dict[Key, float]
+    rows: dict[Key, int]
+    scores: npt.NDArray[np.float32] | None
+
+    def score(self, key: Key) -> float | None:
+        """The similarity of any key that has a vector."""
+        if key in self.top:
+            return self.top[key]
+        row = self.rows.get(key)
+        return None if row is None or self.scores is None else float(self.scores[row])
