@@ -20,6 +20,7 @@ from os1.events import (
     Renamed,
     ReplyDelta,
     ReplyDone,
+    ReplyStarted,
     TurnStored,
 )
 from os1.llm.base import LLM, Message
@@ -260,6 +261,7 @@ class Companion:
         failure: ModelError | None = None
         flushed = time.monotonic()
         try:
+            yield ReplyStarted(reply_id)
             async with aclosing(self.llm.stream(context, max_tokens=self.max_reply_tokens,
                                                 temperature=self.temperature)) as deltas:
                 async for delta in deltas:
@@ -286,6 +288,15 @@ class Companion:
         self.store.update_turn(reply_id, text.strip(), status)
         if self.memory is not None and status == "complete":
             self.memory.index_turn(reply_id)
+
+    def truncate_reply(self, turn_id: int, spoken: str) -> None:
+        """Keep only the words of a reply that were actually heard (the user cut in), marked interrupted."""
+        if not spoken.strip():
+            self.store.delete_turn(turn_id)
+            return
+        self.store.update_turn(turn_id, spoken.strip(), "interrupted")
+        if self.memory is not None:
+            self.memory.index_turn(turn_id)
 
     def history(self, limit: int = 20) -> list[Turn]:
         """The latest turns, oldest first."""

@@ -15,6 +15,14 @@ class ReplyDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyStarted:
+    """The model has begun a reply; its row is stored (status `streaming`) and grows as it streams."""
+
+    turn_id: int
+    """Id of the assistant turn being written."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyDone:
     """The reply has ended, complete or cut short."""
 
@@ -132,4 +140,4 @@ class Transcript:
     """False for an interim hypothesis that later audio may revise."""
 
 
-CompanionEvent = ReplyDelta | ReplyDone | TurnStored | Notice | Prompt | Renamed | ErrorEvent
+CompanionEvent = ReplyStarted | ReplyDelta | ReplyDone | TurnStored | Notice | Prompt | Renamed | ErrorEvent
