@@ -106,11 +106,11 @@ class Sink(ABC):
     def level(self) -> float:
         """dBFS of what is coming out now (for the echo guard)."""
 
-    def begin(self) -> None:  # noqa: B027 - most sinks need nothing
+    def begin(self) -> None:
         """A new reply starts: `played` counts from here."""
         return None
 
-    def tick(self, seconds: float) -> None:  # noqa: B027 - real devices keep their own time
+    def tick(self, seconds: float) -> None:
         """Time passed (for sinks on a virtual clock, driven by the input; real devices ignore it)."""
         return None
 
