@@ -6,14 +6,15 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from os1 import __version__, cli_memory
+from os1 import __version__, cli_memory, cli_talk
+from os1.companion import Companion
 from os1.config import Settings, load_settings, read_config_file, set_config_value
 from os1.errors import ConfigError, OS1Error
 
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--yes", action="store_true", help="do not ask")
     sub.add_parser("models", help="list the model backends that are installed")
     cli_memory.add_parser(sub)
+    cli_talk.add_parser(sub)
     return parser
 
 
@@ -53,9 +55,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(env, {"model": args.model, "openai_base_url": args.openai_base_url})
 
 
-def cmd_chat(settings: Settings, args: argparse.Namespace, console: Console) -> int:
-    from os1.chat import run_chat
-    from os1.companion import Companion
+def with_companion(settings: Settings, args: argparse.Namespace, console: Console,
+                   job: Callable[[Companion], Coroutine[Any, Any, int]]) -> int:
+    """Open the user's store, model and memory, run `job` with their companion, and close everything."""
     from os1.llm import get_model
     from os1.memory import Database
 
@@ -67,11 +69,21 @@ def cmd_chat(settings: Settings, args: argparse.Namespace, console: Console) -> 
         memory = cli_memory.open_memory(store, console, llm)
         companion = Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
                               temperature=settings.temperature, memory=memory)
-        return asyncio.run(run_chat(companion, console))
+        return asyncio.run(job(companion))
     finally:
         if memory is not None:
             memory.close()
         db.close()
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    from os1.chat import run_chat
+
+    return with_companion(settings, args, console, lambda companion: run_chat(companion, console))
+
+
+def cmd_talk(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    return with_companion(settings, args, console, lambda companion: cli_talk.run(companion, args, console))
 
 
 def cmd_memory(settings: Settings, args: argparse.Namespace, console: Console) -> int:
@@ -134,7 +146,7 @@ def cmd_models(settings: Settings, args: argparse.Namespace, console: Console) -
 
 
 COMMANDS: dict[str, Any] = {"chat": cmd_chat, "config": cmd_config, "reset": cmd_reset,
-                            "models": cmd_models, "memory": cmd_memory}
+                            "models": cmd_models, "memory": cmd_memory, "talk": cmd_talk}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
