@@ -52,7 +52,7 @@ async def test_a_two_turn_spoken_conversation(companion, store, steady_piper, sp
     assert out.duration > 5.0 and rms_dbfs(out) > -40  # speech, not silence
     assert len(loop.latencies) == 2
     for mark in loop.latencies:
-        assert mark.speech_end <= mark.transcript <= mark.first_token <= mark.first_audio
+        assert mark.stopped < mark.speech_end <= mark.transcript <= mark.first_token <= mark.first_audio
 
 
 async def test_barge_in_stops_playback_and_keeps_only_the_heard_words(companion, store, steady_piper,

@@ -42,8 +42,9 @@ async def run(companion: Companion, args: argparse.Namespace, console: Console) 
             console.print(f"{companion.name or 'OS1'}: {event.text}", style="magenta", markup=False, highlight=False)
 
     def timed(mark: TurnLatency) -> None:
-        console.print(f"(end of speech → transcript {1000 * (mark.transcript - mark.speech_end):.0f} ms, "
-                      f"first token {1000 * (mark.first_token - mark.speech_end):.0f} ms, "
+        console.print(f"(after the last word: end of turn {1000 * (mark.speech_end - mark.stopped):.0f} ms, "
+                      f"transcript {1000 * (mark.transcript - mark.stopped):.0f} ms, "
+                      f"first token {1000 * (mark.first_token - mark.stopped):.0f} ms, "
                       f"first audio {mark.to_first_audio_ms:.0f} ms)", style="dim", markup=False)
 
     sink = TimelineSink()

@@ -55,6 +55,8 @@ class TurnLatency:
 
     text: str
     """What the user said."""
+    stopped: float
+    """When the user stopped speaking (the first silent frame, reckoned back from the decision)."""
     speech_end: float
     """The end-of-turn decision (the VAD's silence reached `end_ms`)."""
     transcript: float
@@ -66,8 +68,8 @@ class TurnLatency:
 
     @property
     def to_first_audio_ms(self) -> float:
-        """End of the user's turn to the first reply audio."""
-        return (self.first_audio - self.speech_end) * 1000
+        """End of the user's speech to the first reply audio (what the user waits)."""
+        return (self.first_audio - self.stopped) * 1000
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,7 @@ class VoiceLoop:
             if self._user_frames * FRAME_S * 1000 >= self.config.barge_in_ms:
                 await self.interrupt()
         if isinstance(event, SpeechEnded):
-            await self._turn_ended(lockstep)
+            await self._turn_ended(lockstep, (self._frame - event.frame) * FRAME_S)
 
     def _echo(self, frame: Samples) -> bool:
         mic = rms_dbfs(Audio(frame, RATE))
@@ -270,7 +272,7 @@ class VoiceLoop:
             if index >= first - LEAD_FRAMES:
                 self._stream.feed(Audio(frame, RATE))
 
-    async def _turn_ended(self, lockstep: bool) -> None:
+    async def _turn_ended(self, lockstep: bool, silent_for: float) -> None:
         ended = time.monotonic()
         stream, self._stream = self._stream, None
         if stream is None:
@@ -282,7 +284,7 @@ class VoiceLoop:
             return
         if self.replying():
             await self.interrupt()
-        self._reply = asyncio.create_task(self._speak(text, ended, time.monotonic()))
+        self._reply = asyncio.create_task(self._speak(text, (ended - silent_for, ended), time.monotonic()))
         if lockstep:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reply
@@ -301,7 +303,7 @@ class VoiceLoop:
             self.interruptions += 1
         self._reply_id = None
 
-    async def _speak(self, text: str, ended: float, transcribed: float) -> None:
+    async def _speak(self, text: str, ended: tuple[float, float], transcribed: float) -> None:
         self.sink.begin()
         self._chunks, self._reply_id = [], None
         chunker = Chunker()
@@ -324,7 +326,7 @@ class VoiceLoop:
             if await self._say(piece) and not first_audio:
                 first_audio = time.monotonic()
         if first_audio:
-            latency = TurnLatency(text, ended, transcribed, first_token or first_audio, first_audio)
+            latency = TurnLatency(text, *ended, transcribed, first_token or first_audio, first_audio)
             self.latencies.append(latency)
             if self.on_latency is not None:
                 self.on_latency(latency)
@@ -338,10 +340,15 @@ class VoiceLoop:
         return True
 
 
-async def file_frames(audio: Audio, *, tail_s: float = 1.0) -> AsyncIterable[Samples]:
-    """The frames of a recording at 16 kHz, then `tail_s` of silence so its last turn can end."""
+async def file_frames(audio: Audio, *, tail_s: float = 1.0, realtime: bool = False) -> AsyncIterable[Samples]:
+    """The frames of a recording at 16 kHz, then `tail_s` of silence so its last turn can end; `realtime`
+    paces them as a microphone would (for latency measurements)."""
     mono = resample(audio, RATE).samples
     padded = np.concatenate([mono, np.zeros(int(tail_s * RATE), dtype=np.float32)])
-    for start in range(0, len(padded) - FRAME + 1, FRAME):
+    begin = time.monotonic()
+    for index, start in enumerate(range(0, len(padded) - FRAME + 1, FRAME)):
+        if realtime:
+            await asyncio.sleep(max(0.0, begin + index * FRAME_S - time.monotonic()))
+        else:
+            await asyncio.sleep(0)
         yield padded[start: start + FRAME]
-        await asyncio.sleep(0)
