@@ -6,8 +6,11 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+import os1.plugins
 
 # The box has 2 cores: keep every native runtime to one thread in tests.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "ORT_NUM_THREADS"):
@@ -63,3 +66,20 @@ def embedded_model_path() -> Path:
     from os1.llm.llamacpp import embedded_model_path
 
     return embedded_model_path()
+
+
+@pytest.fixture
+def register_plugin() -> Iterator[Any]:
+    """Register plugins on OS1's plugin manager for one test; all unregistered afterwards."""
+    pm = os1.plugins.plugin_manager()
+    added: list[object] = []
+
+    def register(plugin: object) -> None:
+        pm.register(plugin)
+        added.append(plugin)
+
+    try:
+        yield register
+    finally:
+        for plugin in added:
+            pm.unregister(plugin)

@@ -411,23 +411,6 @@ class MyPlugin:
         register(self.prefix, self.factory, "A third party's model: myprefix:NAME")
 
 
-@pytest.fixture
-def register_plugin() -> Iterator[Any]:
-    """Register plugins on OS1's plugin manager for one test; all unregistered afterwards."""
-    pm = os1.plugins.plugin_manager()
-    added: list[object] = []
-
-    def register(plugin: object) -> None:
-        pm.register(plugin)
-        added.append(plugin)
-
-    try:
-        yield register
-    finally:
-        for plugin in added:
-            pm.unregister(plugin)
-
-
 async def test_third_party_plugin_registers_a_backend(register_plugin: Any, settings: Settings) -> None:
     plugin = MyPlugin()
     register_plugin(plugin)

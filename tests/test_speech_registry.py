@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -55,23 +54,6 @@ class HumPlugin:
     @os1.plugins.hookimpl
     def register_tts(self, register: RegisterTTS) -> None:
         register(self.prefix, self.build, "A humming voice: hum:PITCH")
-
-
-@pytest.fixture
-def register_plugin() -> Iterator[Any]:
-    """Register plugins for one test; all unregistered afterwards."""
-    pm = os1.plugins.plugin_manager()
-    added: list[object] = []
-
-    def register(plugin: object) -> None:
-        pm.register(plugin)
-        added.append(plugin)
-
-    try:
-        yield register
-    finally:
-        for plugin in added:
-            pm.unregister(plugin)
 
 
 def test_built_ins_are_registered_with_descriptions() -> None:
