@@ -102,20 +102,26 @@ class Memory:
     def index_turn(self, turn_id: int) -> None:
         """Put a complete turn in the full-text index, refresh its predecessor (whose context it now is),
         and queue the background work of both."""
-        if turn_id not in self.store.turns_by_id([turn_id]):
+        turn = self.store.turns_by_id([turn_id]).get(turn_id)
+        if turn is None:
             return
-        self._index_text(turn_id)
-        previous = self.tables.neighbour(turn_id, after=False)
-        if previous is not None:
-            self._index_text(previous[0])
-            self.tables.mark([previous[0]], EMBED)
-            self._dirty.add(previous[0])
+        before = self.tables.neighbour(turn_id, after=False)
+        self._index_text(turn_id, turn.speaker, turn.text, before, self.tables.neighbour(turn_id, after=True))
+        if before is not None:
+            # The predecessor's next complete turn is this one, unless this one is not complete.
+            after_before = (turn_id, turn.speaker, turn.text) if turn.status == "complete" else \
+                self.tables.neighbour(before[0], after=True)
+            self._index_text(before[0], before[1], before[2], self.tables.neighbour(before[0], after=False),
+                             after_before)
+            self.tables.mark([before[0]], EMBED)
+            self._dirty.add(before[0])
         self.kick()
 
-    def _index_text(self, turn_id: int) -> None:
-        turn = self.store.turns_by_id([turn_id])[turn_id]
-        before, after = self._neighbours(turn_id)
-        self.tables.index(turn_doc(turn_id), ranking.document(turn.speaker, turn.text, before, after))
+    def _index_text(self, turn_id: int, speaker: str, text: str, before: tuple[int, str, str] | None,
+                    after: tuple[int, str, str] | None) -> None:
+        """Index one turn with its neighbours, given as (id, speaker, text) rows."""
+        document = ranking.document(speaker, text, before[1:] if before else None, after[1:] if after else None)
+        self.tables.index(turn_doc(turn_id), document)
 
     def _neighbours(self, turn_id: int) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         """(speaker, text) of the turns around this one in its session."""
