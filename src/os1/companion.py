@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from os1.context import Budget, build_context
+from os1.context import Budget, Context, build_context
 from os1.errors import InputError, ModelError
 from os1.events import (
     CompanionEvent,
@@ -23,7 +25,7 @@ from os1.events import (
     ReplyStarted,
     TurnStored,
 )
-from os1.llm.base import LLM, Message
+from os1.llm.base import LLM
 from os1.memory import intents
 from os1.memory.api import Memory
 from os1.memory.forget import forget
@@ -35,6 +37,10 @@ from os1.persona.prompts import context_note, system_prompt
 
 Recall = Callable[[str], Awaitable[list[str]]]
 """Given the user's words, the memories worth having in mind (most relevant first)."""
+Route = Literal["onboarding", "rename", "forget", "about", "reply"]
+"""What the OS does with a line: answer a first-boot question, take a new name, forget, recite, or reply."""
+Preview = Callable[[str], None]
+"""Sees each piece of a reply the moment the model makes it, before it is stored or shown."""
 
 _RENAME = re.compile(
     r"^(?:from now on,?\s*)?(?:i(?:'ll| will|'m going to| am going to| want to)\s+call you|"
@@ -51,6 +57,58 @@ def clean_input(text: str) -> str:
     if not text:
         raise InputError("Nothing to send: the message is empty.")
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A reply made ready while the user was still speaking (see `Companion.prepare`)."""
+
+    text: str
+    """What the user had said so far."""
+    memories: tuple[str, ...]
+    """What was recalled for it."""
+    history: tuple[Turn, ...]
+    """The turns the context was built from."""
+    when: datetime
+    """The time the context note gives."""
+
+
+PREPARED_FOR_S = 120.0
+"""How long a preparation stays usable: the note's time would be wrong after that."""
+
+
+class _Pump:
+    """Runs a model's stream ahead of its reader: the reply is being made, and previewed, while nobody reads it
+    yet (the user's turn is not over, or speech synthesis is busy)."""
+
+    def __init__(self, source: AsyncGenerator[str, None], preview: Preview | None) -> None:
+        self._queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(source, preview))
+
+    async def _run(self, source: AsyncGenerator[str, None], preview: Preview | None) -> None:
+        try:
+            async with aclosing(source) as deltas:
+                async for delta in deltas:
+                    if preview is not None:
+                        preview(delta)
+                    self._queue.put_nowait(delta)
+        except Exception as exc:  # raised again in the reader
+            self._queue.put_nowait(exc)
+        finally:
+            self._queue.put_nowait(None)
+
+    async def deltas(self) -> AsyncIterator[str]:
+        """The reply's pieces in order; the model's error is raised here."""
+        while (item := await self._queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    async def aclose(self) -> None:
+        """Stop the model (a no-op once it has finished)."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 def gap_words(seconds: float) -> str:
@@ -113,31 +171,81 @@ class Companion:
         self.session_id = self.store.start_session(at)
         return self.session_id
 
-    async def say(self, text: str, *, at: datetime | None = None) -> AsyncGenerator[CompanionEvent, None]:
-        """Everything the OS does with one line from the user."""
-        question = self.onboarding().next_question()
-        if question is not None:
+    def route(self, text: str) -> Route:
+        """What `say` would do with `text` (raises `InputError` on an empty line once onboarding is over)."""
+        if self.onboarding().next_question() is not None:
+            return "onboarding"
+        cleaned = clean_input(text)
+        if _RENAME.match(cleaned):
+            return "rename"
+        if self.memory is not None:
+            if intents.asks_to_forget(cleaned) is not None:
+                return "forget"
+            if intents.asks_about(cleaned) is not None:
+                return "about"
+        return "reply"
+
+    async def say(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
+                  commit: Awaitable[bool] | None = None,
+                  preview: Preview | None = None) -> AsyncGenerator[CompanionEvent, None]:
+        """Everything the OS does with one line from the user.
+
+        With `commit`, the reply is speculative until it resolves: the model starts at once (its pieces go to
+        `preview`), but nothing is stored or yielded until `commit` gives True; on False nothing happened at all.
+        Lines that act (a new name, forgetting…) simply wait for it. `prepared` is `prepare`'s result for the
+        words said so far.
+        """
+        route = self.route(text)
+        if route != "reply" and commit is not None and not await commit:
+            return
+        if route == "onboarding":
             for event in self._onboard(text, at):
                 yield event
             return
         cleaned = clean_input(text)
-        match = _RENAME.match(cleaned)
-        if match:
+        if route == "rename":
+            match = _RENAME.match(cleaned)
+            assert match is not None
             for event in self._rename(cleaned, match.group(1), at):
                 yield event
             return
-        if self.memory is not None:
-            if (topic := intents.asks_to_forget(cleaned)) is not None:
-                for event in self._forget(self.memory, topic, at):
-                    yield event
-                return
-            if (topic := intents.asks_about(cleaned)) is not None:
-                for event in await self._about(self.memory, cleaned, topic, at):
-                    yield event
-                return
-        async with aclosing(self.respond(cleaned, at=at)) as events:
+        if self.memory is not None and route == "forget":
+            for event in self._forget(self.memory, intents.asks_to_forget(cleaned) or "", at):
+                yield event
+            return
+        if self.memory is not None and route == "about":
+            for event in await self._about(self.memory, cleaned, intents.asks_about(cleaned) or "", at):
+                yield event
+            return
+        async with aclosing(self.respond(cleaned, at=at, prepared=prepared, commit=commit,
+                                         preview=preview)) as events:
             async for event in events:
                 yield event
+
+    async def prepare(self, partial: str) -> Prepared | None:
+        """Get ready to answer while the user is still speaking: recall for the words said so far and have the
+        model evaluate the context up to them, so the reply starts the moment they stop. None when the words
+        would not get a model reply (onboarding, a rename…)."""
+        try:
+            if not partial.strip() or self.route(partial) != "reply":
+                return None
+        except InputError:
+            return None
+        text = clean_input(partial)
+        history = self.store.recent_turns(HISTORY_TURNS)
+        memories = await self._recall(text, None, {t.id for t in history[-RECENT_IN_VIEW:]})
+        when = now()
+        context = self._context(text, memories, history, when)
+        await self.llm.prepare(context.messages)
+        return Prepared(text, tuple(memories), tuple(history), when)
+
+    def _usable(self, prepared: Prepared | None) -> Prepared | None:
+        """`prepared` if the conversation has not moved on since it was made (same last turn, recent)."""
+        if prepared is None or (now() - prepared.when).total_seconds() > PREPARED_FOR_S:
+            return None
+        latest = self.store.recent_turns(1)
+        same = (latest[-1].id if latest else None) == (prepared.history[-1].id if prepared.history else None)
+        return prepared if same else None
 
     def _onboard(self, text: str, at: datetime | None) -> list[CompanionEvent]:
         """Answer the pending first-boot question; after the last, the OS names itself."""
@@ -213,34 +321,55 @@ class Companion:
             reply = f"Here's what I remember about {topic}:\n" + "\n".join(f"- {line}" for line in lines)
         return self._exchange(text, reply, at, recallable=False)
 
-    async def respond(self, text: str, *, at: datetime | None = None) -> AsyncGenerator[CompanionEvent, None]:
+    async def respond(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
+                      commit: Awaitable[bool] | None = None,
+                      preview: Preview | None = None) -> AsyncGenerator[CompanionEvent, None]:
         """Store the user's turn, then stream the model's reply, storing it as it grows.
 
         Closing this generator or cancelling its task stops the model and stores the partial reply
-        as 'interrupted'.
+        as 'interrupted'. `prepared`, `commit` and `preview` are as for `say`.
         """
         text = clean_input(text)
         hold = self.memory.replying() if self.memory else contextlib.nullcontext()
-        async with hold, aclosing(self._respond(text, at)) as events:
+        async with hold, aclosing(self._respond(text, at, self._usable(prepared), commit, preview)) as events:
             async for event in events:
                 yield event
 
-    async def _respond(self, text: str, at: datetime | None) -> AsyncGenerator[CompanionEvent, None]:
-        history = self.store.recent_turns(HISTORY_TURNS)
-        user_turn = self._store("user", text, at)
-        yield TurnStored(user_turn)
-        memories = await self._recall(text, at, {user_turn} | {t.id for t in history[-RECENT_IN_VIEW:]})
-        when = at or now()
-        context = build_context(
+    async def _respond(self, text: str, at: datetime | None, prepared: Prepared | None,
+                       commit: Awaitable[bool] | None, preview: Preview | None) -> AsyncGenerator[CompanionEvent, None]:
+        history = list(prepared.history) if prepared else self.store.recent_turns(HISTORY_TURNS)
+        user_turn = None
+        if commit is None:
+            user_turn = self._store("user", text, at)
+            yield TurnStored(user_turn)
+        if prepared is not None:
+            memories = list(prepared.memories)
+        else:
+            in_view = {t.id for t in history[-RECENT_IN_VIEW:]} | ({user_turn} if user_turn else set())
+            memories = await self._recall(text, at, in_view)
+        context = self._context(text, memories, history, prepared.when if prepared else at or now())
+        pump = _Pump(self.llm.stream(context.messages, max_tokens=self.max_reply_tokens,
+                                     temperature=self.temperature), preview)
+        try:
+            if commit is not None:
+                if not await commit:
+                    return
+                yield TurnStored(self._store("user", text, at))
+            if context.trimmed_input:
+                yield Notice(f"Your message is long ({len(text):,} characters): I kept all of it, "
+                             "but I can only read the beginning at once.")
+            async with aclosing(self._stream_reply(pump.deltas(), at)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            await pump.aclose()
+
+    def _context(self, text: str, memories: list[str], history: list[Turn], when: datetime) -> Context:
+        """What the model reads: persona, history, the note (time, memories), then the user's words."""
+        return build_context(
             system=system_prompt(self.store.profile()), note=lambda kept: context_note(when, kept),
             memories=memories, history=history, user_text=self.memory.read(text) if self.memory else text,
             budget=Budget(self.llm.context_tokens, self.max_reply_tokens), count=self.llm.count_tokens)
-        if context.trimmed_input:
-            yield Notice(f"Your message is long ({len(text):,} characters): I kept all of it, "
-                         "but I can only read the beginning at once.")
-        async with aclosing(self._stream_reply(context.messages, at)) as events:
-            async for event in events:
-                yield event
 
     async def _recall(self, text: str, at: datetime | None, in_view: set[int]) -> list[str]:
         """Memories for the context slot, leaving out turns the history already shows."""
@@ -254,7 +383,8 @@ class Companion:
         found = await self.memory.recall(words, k=self.recall_k + len(in_view), at=at)
         return terms + [r.render() for r in found if not set(r.turn_ids) <= in_view][: self.recall_k]
 
-    async def _stream_reply(self, context: list[Message], at: datetime | None) -> AsyncGenerator[CompanionEvent, None]:
+    async def _stream_reply(self, deltas: AsyncIterator[str],
+                            at: datetime | None) -> AsyncGenerator[CompanionEvent, None]:
         reply_id = self._store("assistant", "", at, status="streaming")
         parts: list[str] = []
         status: TurnStatus = "interrupted"
@@ -262,14 +392,12 @@ class Companion:
         flushed = time.monotonic()
         try:
             yield ReplyStarted(reply_id)
-            async with aclosing(self.llm.stream(context, max_tokens=self.max_reply_tokens,
-                                                temperature=self.temperature)) as deltas:
-                async for delta in deltas:
-                    parts.append(delta)
-                    yield ReplyDelta(delta)
-                    if time.monotonic() - flushed >= self.flush_seconds:
-                        self.store.update_turn(reply_id, "".join(parts), "streaming")
-                        flushed = time.monotonic()
+            async for delta in deltas:
+                parts.append(delta)
+                yield ReplyDelta(delta)
+                if time.monotonic() - flushed >= self.flush_seconds:
+                    self.store.update_turn(reply_id, "".join(parts), "streaming")
+                    flushed = time.monotonic()
             status = "complete"
         except ModelError as exc:
             status, failure = "failed", exc

@@ -41,6 +41,13 @@ class LLM(ABC):
     ) -> AsyncGenerator[str, None]:
         """Yield the reply to `messages` piece by piece; raise `ModelError` subclasses on failure."""
 
+    async def prepare(self, messages: Sequence[Message]) -> None:
+        """Get ready for a request that will begin with `messages` (the last one possibly unfinished, e.g.
+        what the user has said so far): a local model evaluates them now, so the request later only pays for
+        what differs. A hint: it may do nothing (the default), and a request that arrives meanwhile goes first.
+        """
+        return None
+
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes; backends with a tokenizer override this rough estimate."""
         return max(1, (len(text.encode("utf-8")) + 3) // 4)
