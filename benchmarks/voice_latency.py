@@ -3,9 +3,12 @@
     .venv/bin/python benchmarks/voice_latency.py [--turns 20]
 
 The user's turns are synthesised here with Piper (en_US-joe-medium, noise off) and fed to the loop in real
-time, as a microphone would: Silero VAD, PocketSphinx, the companion with the embedded SmolLM2 (and memory),
-the phrase chunker and Piper. "End of speech" is the user's last word (the first silent frame); the figures
-include the wait for the end-of-turn decision. The last line is one JSON object.
+time, as a microphone would (each 32 ms frame once its last sample is "recorded"): Silero VAD, PocketSphinx,
+the companion with the embedded SmolLM2 (and memory), the phrase chunker and Piper. The memory holds twelve
+turns from earlier sessions; the session opens with 2.5 s of the OS's greeting, and each turn starts 0.3 s
+after the last reply has been heard out. "End of speech" is the last sample of the user's voice in the clip
+(its 10 ms envelope within 40 dB of the peak), so the figures include the VAD noticing the silence and the
+wait for the end-of-turn decision. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ import asyncio
 import json
 import sys
 import tempfile
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine, percentile
@@ -25,11 +32,11 @@ from os1.llm import get_model
 from os1.memory import Database
 from os1.memory.api import Memory
 from os1.memory.embeddings import MiniLMEmbedder
-from os1.speech.audio import concat, silence
-from os1.speech.loop import TimelineSink, VoiceLoop, file_frames
+from os1.speech.audio import Audio, concat, resample, silence
+from os1.speech.loop import LoopConfig, TimelineSink, VoiceLoop, file_frames
 from os1.speech.stt import PocketSphinxSTT
 from os1.speech.tts import PiperTTS
-from os1.speech.vad import SileroVAD
+from os1.speech.vad import SegmenterConfig, SileroVAD
 
 TURNS = [
     "Hi, how are you today?", "I had a long day at work.", "My friend Amy is coming over tonight.",
@@ -42,7 +49,26 @@ TURNS = [
 ]
 
 
-async def measure(turns: int) -> dict[str, object]:
+PAST = [  # earlier sessions, so recall has something to find and the context carries memories
+    "My friend Amy works at a design studio downtown.", "Amy and I went hiking near the lake last spring.",
+    "My mother lives in Portland and we talk on Sundays.", "My sister Lucy moved to Boston for her new job.",
+    "I started piano lessons with a teacher called Paul.", "I love cooking pasta with fresh basil.",
+    "I have been sleeping badly because of work stress.", "My favourite music is old jazz records.",
+    "I write letters to people I care about.", "Work has been busy with the new building project.",
+    "We used to walk by the lake every evening when I was a kid.", "I feel calmer when it rains.",
+]
+
+
+def voice_end(audio: Audio) -> float:
+    """Seconds from the start of `audio` to the end of its last voiced 10 ms (within 40 dB of the peak)."""
+    x = np.asarray(resample(audio, 16_000).samples, dtype=np.float64)
+    hop = 160
+    level = np.sqrt(np.mean(x[: len(x) // hop * hop].reshape(-1, hop) ** 2, axis=1)) + 1e-12
+    voiced = np.flatnonzero(20 * np.log10(level / level.max()) > -40)
+    return float((voiced[-1] + 1) * hop / 16_000) if len(voiced) else 0.0
+
+
+async def measure(turns: int, segmenter: SegmenterConfig) -> dict[str, object]:
     home = Path(tempfile.mkdtemp())
     settings = Settings(home=home, llm_threads=1, max_reply_tokens=48)
     db = Database(settings.db_path)
@@ -51,41 +77,61 @@ async def measure(turns: int) -> dict[str, object]:
                        "user.voice": "male", "os.name": "Samantha"}.items():
         store.set(key, value)
     memory = Memory(store, embedder=MiniLMEmbedder(threads=1))
+    past = datetime.now(UTC) - timedelta(days=30)
+    for day, line in enumerate(PAST):
+        memory.remember(line, speaker="Theodore", at=past + timedelta(days=day))
+    await memory.flush()
     companion = Companion(store, get_model("embedded", settings), max_reply_tokens=48, memory=memory)
     companion.start_session()
     user_voice = PiperTTS(threads=1, noise_scale=0.0, noise_w_scale=0.0)
     sink = TimelineSink()
-    loop = VoiceLoop(companion, vad=SileroVAD(), stt=PocketSphinxSTT(), tts=PiperTTS(threads=1), sink=sink)
+    config = LoopConfig(segmenter=segmenter)
+    loop = VoiceLoop(companion, vad=SileroVAD(), stt=PocketSphinxSTT(), tts=PiperTTS(threads=1), sink=sink,
+                     config=config)
     texts = (TURNS * (turns // len(TURNS) + 1))[:turns]
+    rows: list[dict[str, float]] = []
+    greeting = 2.5  # the session opens with the OS's greeting, while the model reads its persona
     for text in texts:
-        said = user_voice.synthesize(text)
-        await loop.run(file_frames(concat([silence(0.3, said.sample_rate), said]), tail_s=1.0, realtime=True),
-                       lockstep=True)
-        await memory.flush()
-    marks = loop.latencies
-    total = [m.to_first_audio_ms for m in marks]
-    stages = {
-        "end_of_turn_ms": [1000 * (m.speech_end - m.stopped) for m in marks],
-        "transcript_ms": [1000 * (m.transcript - m.stopped) for m in marks],
-        "first_token_ms": [1000 * (m.first_token - m.stopped) for m in marks],
-        "first_audio_ms": total,
-    }
-    for mark in marks:
-        print(f"{mark.to_first_audio_ms:6.0f} ms  {mark.text}")
+        # the user hears the last reply out (the loop runs on meanwhile), then speaks after a breath
+        wait = max(greeting, sink.remaining() + 0.3)
+        await loop.run(file_frames(silence(wait, 16_000), tail_s=0.0, realtime=True))
+        greeting = 0.0
+        said = concat([silence(0.2, 22_050), user_voice.synthesize(text)])
+        start = time.monotonic() + 0.05
+        before = len(loop.latencies)
+        await loop.run(file_frames(said, tail_s=1.2, realtime=True, start=start), lockstep=True)
+        if len(loop.latencies) == before:
+            print(f"  (no reply)  {text}")
+            continue
+        mark, stopped = loop.latencies[-1], start + voice_end(said)
+        rows.append({"vad_silence_ms": 1000 * (mark.stopped - stopped),
+                     "transcript_ms": 1000 * (mark.transcript - stopped),
+                     "first_token_ms": 1000 * (mark.first_token - stopped),
+                     "end_of_turn_ms": 1000 * (mark.speech_end - stopped),
+                     "first_audio_ms": 1000 * (mark.first_audio - stopped)})
+        print(f"{rows[-1]['first_audio_ms']:6.0f} ms  {text}  → heard as “{mark.text}”")
+    total = [r["first_audio_ms"] for r in rows]
     memory.close()
     db.close()
-    return {"turns": len(marks), "p50_ms": round(percentile(total, 50)), "p95_ms": round(percentile(total, 95)),
-            "stages": {name: {"p50": round(percentile(v, 50)), "p95": round(percentile(v, 95))}
-                       for name, v in stages.items()}}
+    return {"turns": len(rows), "p50_ms": round(percentile(total, 50)), "p95_ms": round(percentile(total, 95)),
+            "withdrawn": loop.withdrawn,
+            "stages": {name: {"p50": round(percentile([r[name] for r in rows], 50)),
+                              "p95": round(percentile([r[name] for r in rows], 95))} for name in rows[0]}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--end-ms", type=float, default=None, help="silence that ends a turn (default: the loop's)")
+    parser.add_argument("--pause-ms", type=float, default=None, help="silence that starts the reply speculatively")
     args = parser.parse_args()
+    default = SegmenterConfig()
+    segmenter = SegmenterConfig(end_ms=args.end_ms or default.end_ms, pause_ms=args.pause_ms or default.pause_ms)
     print(f"machine: {machine()}")
+    print(f"turn-taking: speculative reply after {segmenter.pause_ms:.0f} ms of silence, "
+          f"committed after {segmenter.end_ms:.0f} ms")
     print("user turns: synthesised with Piper en_US-joe-medium, fed in real time")
-    print(json.dumps(asyncio.run(measure(max(1, args.turns)))))
+    print(json.dumps(asyncio.run(measure(max(1, args.turns), segmenter))))
 
 
 if __name__ == "__main__":

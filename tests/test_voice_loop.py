@@ -22,7 +22,9 @@ def companion(store) -> Companion:
     for key, value in {"user.name": "Theodore", "user.social": "social", "user.mother": "fine",
                        "user.voice": "male", "os.name": "Samantha"}.items():
         store.set(key, value)
-    return Companion(store, FakeLLM(["I'm doing well, thank you.", STORY, "Of course."]))
+    # answers by what was said: the loop may start a reply at a pause and drop it when the user goes on
+    return Companion(store, FakeLLM(answers={"are you": "I'm doing well, thank you.", "story": STORY,
+                                             "hi there": "Hello you.", "question": "Of course."}))
 
 
 def loop_for(companion: Companion, piper, sphinx) -> tuple[VoiceLoop, TimelineSink]:
@@ -50,9 +52,10 @@ async def test_a_two_turn_spoken_conversation(companion, store, steady_piper, sp
     assert replies[0] == "I'm doing well, thank you."
     out = sink.render()
     assert out.duration > 5.0 and rms_dbfs(out) > -40  # speech, not silence
-    assert len(loop.latencies) == 2
-    for mark in loop.latencies:
-        assert mark.stopped < mark.speech_end <= mark.transcript <= mark.first_token <= mark.first_audio
+    assert len(loop.latencies) >= 2  # a pause that seemed to end a turn may have started a reply, then cut
+    for mark in loop.latencies:  # the reply is written from the pause on, and heard once the turn has ended
+        assert mark.stopped < mark.transcript <= mark.first_token <= mark.first_audio
+        assert mark.stopped < mark.speech_end <= mark.first_audio
 
 
 async def test_barge_in_stops_playback_and_keeps_only_the_heard_words(companion, store, steady_piper,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from os1.context import Budget, Context, build_context
+from os1.context import Budget, Context, build_context, fit_memories, history_budget, turns_in_view
 from os1.errors import InputError, ModelError
 from os1.events import (
     CompanionEvent,
@@ -47,8 +47,6 @@ _RENAME = re.compile(
     r"your (?:new )?name is(?: now)?|can i call you|(?:please\s+)?call yourself)\s+"
     r"([A-Za-z][\w'-]{0,30})\s*[.!?]*$", re.IGNORECASE)
 HISTORY_TURNS = 80
-RECENT_IN_VIEW = 10
-"""Turns this recent are surely in the context already, so recall need not repeat them."""
 
 
 def clean_input(text: str) -> str:
@@ -186,14 +184,15 @@ class Companion:
         return "reply"
 
     async def say(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
-                  commit: Awaitable[bool] | None = None,
-                  preview: Preview | None = None) -> AsyncGenerator[CompanionEvent, None]:
+                  commit: Awaitable[bool] | None = None, preview: Preview | None = None,
+                  amend: int | None = None) -> AsyncGenerator[CompanionEvent, None]:
         """Everything the OS does with one line from the user.
 
         With `commit`, the reply is speculative until it resolves: the model starts at once (its pieces go to
         `preview`), but nothing is stored or yielded until `commit` gives True; on False nothing happened at all.
         Lines that act (a new name, forgetting…) simply wait for it. `prepared` is `prepare`'s result for the
-        words said so far.
+        words said so far. `amend`: the id of the user's last turn, which `text` continues and replaces (a model
+        reply only; the turns after it are left out of the context).
         """
         route = self.route(text)
         if route != "reply" and commit is not None and not await commit:
@@ -217,35 +216,62 @@ class Companion:
             for event in await self._about(self.memory, cleaned, intents.asks_about(cleaned) or "", at):
                 yield event
             return
-        async with aclosing(self.respond(cleaned, at=at, prepared=prepared, commit=commit,
-                                         preview=preview)) as events:
+        async with aclosing(self.respond(cleaned, at=at, prepared=prepared, commit=commit, preview=preview,
+                                         amend=amend)) as events:
             async for event in events:
                 yield event
 
-    async def prepare(self, partial: str) -> Prepared | None:
+    async def prepare(self, partial: str, *, keep: Prepared | None = None, memory_tokens: int | None = None,
+                      amend: int | None = None) -> Prepared | None:
         """Get ready to answer while the user is still speaking: recall for the words said so far and have the
-        model evaluate the context up to them, so the reply starts the moment they stop. None when the words
-        would not get a model reply (onboarding, a rename…)."""
+        model evaluate the context up to them, so the reply starts the moment they stop. With no words yet,
+        the persona and history are evaluated. `keep`: an earlier preparation of this turn whose memories
+        still serve (recalling anew changes the context, which then costs more to evaluate). `memory_tokens`
+        caps what recalled memories may take (each token is read before the reply can start); `amend` is as for
+        `say`. None when there
+        is nothing to reuse, or the words would not get a model reply (onboarding, a rename…)."""
         try:
-            if not partial.strip() or self.route(partial) != "reply":
-                return None
+            route = self.route(partial) if partial.strip() else "reply"
         except InputError:
             return None
+        if route != "reply" or self.onboarding().next_question() is not None:
+            return None
+        history = self._history(amend)
+        if not partial.strip():
+            context = self._context("…", [], history, now())
+            await self.llm.prepare(context.messages[:-2])
+            return None
         text = clean_input(partial)
-        history = self.store.recent_turns(HISTORY_TURNS)
-        memories = await self._recall(text, None, {t.id for t in history[-RECENT_IN_VIEW:]})
-        when = now()
+        kept = self._usable(keep, amend)
+        if kept is not None:
+            memories = list(kept.memories)
+        else:
+            memories = await self._recall(text, None, self._in_view(history, text))
+            if memory_tokens is not None:
+                memories = fit_memories(memories, memory_tokens, self.llm.count_tokens)
+        when = kept.when if kept is not None else now()
         context = self._context(text, memories, history, when)
         await self.llm.prepare(context.messages)
         return Prepared(text, tuple(memories), tuple(history), when)
 
-    def _usable(self, prepared: Prepared | None) -> Prepared | None:
+    def _history(self, amend: int | None = None) -> list[Turn]:
+        """The recent turns the context is built from; before the turn being amended when there is one."""
+        turns = self.store.recent_turns(HISTORY_TURNS)
+        return turns if amend is None else [t for t in turns if t.id < amend]
+
+    def _usable(self, prepared: Prepared | None, amend: int | None = None) -> Prepared | None:
         """`prepared` if the conversation has not moved on since it was made (same last turn, recent)."""
         if prepared is None or (now() - prepared.when).total_seconds() > PREPARED_FOR_S:
             return None
-        latest = self.store.recent_turns(1)
+        latest = self.store.recent_turns(1) if amend is None else self._history(amend)[-1:]
         same = (latest[-1].id if latest else None) == (prepared.history[-1].id if prepared.history else None)
         return prepared if same else None
+
+    def amend(self, turn_id: int, text: str) -> None:
+        """Replace what the user said in a stored turn (they went on after a pause that seemed to end it)."""
+        self.store.update_turn(turn_id, clean_input(text), "complete")
+        if self.memory is not None:
+            self.memory.index_turn(turn_id)
 
     def _onboard(self, text: str, at: datetime | None) -> list[CompanionEvent]:
         """Answer the pending first-boot question; after the last, the OS names itself."""
@@ -322,30 +348,31 @@ class Companion:
         return self._exchange(text, reply, at, recallable=False)
 
     async def respond(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
-                      commit: Awaitable[bool] | None = None,
-                      preview: Preview | None = None) -> AsyncGenerator[CompanionEvent, None]:
+                      commit: Awaitable[bool] | None = None, preview: Preview | None = None,
+                      amend: int | None = None) -> AsyncGenerator[CompanionEvent, None]:
         """Store the user's turn, then stream the model's reply, storing it as it grows.
 
         Closing this generator or cancelling its task stops the model and stores the partial reply
-        as 'interrupted'. `prepared`, `commit` and `preview` are as for `say`.
+        as 'interrupted'. `prepared`, `commit`, `preview` and `amend` are as for `say`.
         """
         text = clean_input(text)
         hold = self.memory.replying() if self.memory else contextlib.nullcontext()
-        async with hold, aclosing(self._respond(text, at, self._usable(prepared), commit, preview)) as events:
+        async with hold, aclosing(self._respond(text, at, self._usable(prepared, amend), commit, preview,
+                                                amend)) as events:
             async for event in events:
                 yield event
 
-    async def _respond(self, text: str, at: datetime | None, prepared: Prepared | None,
-                       commit: Awaitable[bool] | None, preview: Preview | None) -> AsyncGenerator[CompanionEvent, None]:
-        history = list(prepared.history) if prepared else self.store.recent_turns(HISTORY_TURNS)
+    async def _respond(self, text: str, at: datetime | None, prepared: Prepared | None, commit: Awaitable[bool] | None,
+                       preview: Preview | None, amend: int | None) -> AsyncGenerator[CompanionEvent, None]:
+        history = list(prepared.history) if prepared else self._history(amend)
         user_turn = None
         if commit is None:
-            user_turn = self._store("user", text, at)
+            user_turn = self._keep_said(text, at, amend)
             yield TurnStored(user_turn)
         if prepared is not None:
             memories = list(prepared.memories)
         else:
-            in_view = {t.id for t in history[-RECENT_IN_VIEW:]} | ({user_turn} if user_turn else set())
+            in_view = self._in_view(history, text) | ({user_turn} if user_turn else set())
             memories = await self._recall(text, at, in_view)
         context = self._context(text, memories, history, prepared.when if prepared else at or now())
         pump = _Pump(self.llm.stream(context.messages, max_tokens=self.max_reply_tokens,
@@ -354,7 +381,7 @@ class Companion:
             if commit is not None:
                 if not await commit:
                     return
-                yield TurnStored(self._store("user", text, at))
+                yield TurnStored(self._keep_said(text, at, amend))
             if context.trimmed_input:
                 yield Notice(f"Your message is long ({len(text):,} characters): I kept all of it, "
                              "but I can only read the beginning at once.")
@@ -364,12 +391,25 @@ class Companion:
         finally:
             await pump.aclose()
 
+    def _keep_said(self, text: str, at: datetime | None, amend: int | None) -> int:
+        """Store the user's words (durably, before any answer): a new turn, or the amended one."""
+        if amend is None:
+            return self._store("user", text, at)
+        self.amend(amend, text)
+        return amend
+
     def _context(self, text: str, memories: list[str], history: list[Turn], when: datetime) -> Context:
         """What the model reads: persona, history, the note (time, memories), then the user's words."""
         return build_context(
             system=system_prompt(self.store.profile()), note=lambda kept: context_note(when, kept),
             memories=memories, history=history, user_text=self.memory.read(text) if self.memory else text,
             budget=Budget(self.llm.context_tokens, self.max_reply_tokens), count=self.llm.count_tokens)
+
+    def _in_view(self, history: list[Turn], text: str) -> set[int]:
+        """Turns the context will show anyway (recall need not repeat them)."""
+        room = history_budget(system_prompt(self.store.profile()), text,
+                              Budget(self.llm.context_tokens, self.max_reply_tokens), self.llm.count_tokens)
+        return {t.id for t in turns_in_view(history, room, self.llm.count_tokens)}
 
     async def _recall(self, text: str, at: datetime | None, in_view: set[int]) -> list[str]:
         """Memories for the context slot, leaving out turns the history already shows."""
@@ -380,8 +420,9 @@ class Companion:
         words = self.memory.read(text)
         terms = [f"{term} is {meaning}." for term, meaning in self.memory.vocabulary().items()
                  if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", words)]
-        found = await self.memory.recall(words, k=self.recall_k + len(in_view), at=at)
-        return terms + [r.render() for r in found if not set(r.turn_ids) <= in_view][: self.recall_k]
+        found = await self.memory.recall(words, k=self.recall_k + min(len(in_view), 40), at=at)
+        fresh = [r for r in found if r.kind != "turn" or not set(r.turn_ids) <= in_view]  # items say more
+        return terms + [r.render() for r in fresh][: self.recall_k]
 
     async def _stream_reply(self, deltas: AsyncIterator[str],
                             at: datetime | None) -> AsyncGenerator[CompanionEvent, None]:

@@ -49,21 +49,35 @@ def trim_to_tokens(text: str, limit: int, count: Counter) -> str:
     return cut[:space] if space > lo * 0.8 else cut
 
 
-def history_messages(turns: Sequence[Turn], budget: int, count: Counter) -> list[Message]:
+def _content(turn: Turn) -> str:
+    return turn.text + (INTERRUPTED_MARK if turn.status == "interrupted" else "")
+
+
+def turns_in_view(turns: Sequence[Turn], budget: int, count: Counter) -> list[Turn]:
     """The newest turns that fit in `budget` tokens, oldest first; empty failed replies skipped."""
-    picked: list[Message] = []
+    picked: list[Turn] = []
     used = 0
     for turn in reversed(turns):
         if not turn.text.strip():
             continue
-        content = turn.text + (INTERRUPTED_MARK if turn.status == "interrupted" else "")
-        cost = count(content) + 4
+        cost = count(_content(turn)) + 4
         if used + cost > budget:
             break
-        picked.append(Message(turn.role, content))
+        picked.append(turn)
         used += cost
     picked.reverse()
     return picked
+
+
+def history_messages(turns: Sequence[Turn], budget: int, count: Counter) -> list[Message]:
+    """The newest turns that fit in `budget` tokens as messages, oldest first."""
+    return [Message(turn.role, _content(turn)) for turn in turns_in_view(turns, budget, count)]
+
+
+def history_budget(system: str, user_text: str, budget: Budget, count: Counter) -> int:
+    """Tokens the history gets at least: what the persona, the message and the largest memory note leave."""
+    left = budget.usable - count(system) - min(count(user_text), int(budget.usable * budget.input_share))
+    return max(0, int(left * (1 - budget.memory_share)) - 32)
 
 
 def fit_memories(memories: Sequence[str], budget: int, count: Counter) -> list[str]:

@@ -1,17 +1,20 @@
 """Fakes that implement OS1's real interfaces, for deterministic tests and plugin authors.
 
-`FakeLLM` is registered as the `fake` model through the same entry-point hook as every backend:
+`FakeLLM` is registered as the `fake` model through the same entry-point hook as every backend (the speech
+engines' fakes are in `os1.speech.testing`):
 
 - `--model fake` echoes the user's last message;
-- `--model fake:script.json` plays `{"replies": ["…", …], "delay": 0.05, "fail": "unavailable"}`:
-  replies in order (then echo), `delay` seconds between words, and an optional failure.
+- `--model fake:script.json` plays `{"replies": ["…", …], "answers": {"weather": "…"}, "delay": 0.05,
+  "fail": "unavailable"}`: an answer whose key the user's last message contains (case-insensitive), else
+  replies in order (then echo), `delay` seconds between words, and an optional failure. Answers suit a
+  voice loop, which may start a reply speculatively and drop it: a dropped stream still takes a queued reply.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,10 +35,11 @@ class FakeLLM(LLM):
     """A scripted model: replies come from a queue, word by word, optionally slowly."""
 
     def __init__(self, replies: Sequence[str] = (), *, delay: float = 0.0, fail: str = "",
-                 context_tokens: int = 2048) -> None:
+                 context_tokens: int = 2048, answers: Mapping[str, str] | None = None) -> None:
         if fail and fail not in _FAILURES:
             raise ConfigError(f"Unknown fake failure '{fail}'; use one of {sorted(_FAILURES)}.")
         self.replies = list(replies)
+        self.answers = {key.lower(): value for key, value in (answers or {}).items()}
         self.delay = delay
         self.fail = fail
         self.context_tokens = context_tokens
@@ -55,10 +59,13 @@ class FakeLLM(LLM):
         self.calls.append(list(messages))
         if self.fail:
             raise _FAILURES[self.fail]()
-        if self.replies:
+        last = next((m.content for m in reversed(messages) if m.role == "user"), "")
+        answer = next((value for key, value in self.answers.items() if key in last.lower()), None)
+        if answer is not None:
+            reply = answer
+        elif self.replies:
             reply = self.replies.pop(0)
         else:
-            last = next((m.content for m in reversed(messages) if m.role == "user"), "")
             reply = f"You said: {last}"
         words = reply.split(" ")
         finished = False
@@ -81,10 +88,15 @@ def fake_from_spec(arg: str, settings: Settings) -> LLM:
         script = json.loads(Path(arg).expanduser().read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"Cannot read the fake model script {arg}: {exc}") from exc
+    answers = script.get("answers", {})
+    if not isinstance(answers, dict):
+        raise ConfigError(f'"answers" in {arg} must map words to replies.')
     return FakeLLM(script.get("replies", []), delay=float(script.get("delay", 0.0)),
-                   fail=str(script.get("fail", "")), context_tokens=settings.context_tokens)
+                   fail=str(script.get("fail", "")), context_tokens=settings.context_tokens,
+                   answers={str(k): str(v) for k, v in answers.items()})
 
 
 @hookimpl
 def register_models(register: RegisterModel) -> None:
     register("fake", fake_from_spec, "Scripted model for tests and plugin authors: fake[:SCRIPT.json]")
+

@@ -20,7 +20,7 @@ SAMPLING: dict[str, Any] = {"top_p": 0.9, "top_k": 40, "repeat_penalty": 1.15}
 STOP = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
 
 _Item = str | BaseException | None
-PREPARE_STEP = 32
+PREPARE_STEP = 16
 """Tokens evaluated at a time while preparing: a request waiting behind a preparation waits at most this many."""
 _CUT = "\ue000os1-cut\ue000"
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from os1.companion import Companion
+from os1.companion import Companion, Prepared
+from os1.errors import OS1Error
 from os1.events import (
     CompanionEvent,
     ErrorEvent,
@@ -30,12 +31,16 @@ from os1.events import (
     ReplyDelta,
     ReplyStarted,
     SpeechEnded,
+    SpeechPaused,
+    SpeechResumed,
     SpeechStarted,
+    TurnStored,
 )
 from os1.speech.audio import Audio, Samples, resample, rms_dbfs
-from os1.speech.chunker import Chunker
+from os1.speech.chunker import Chunker, ChunkRules
 from os1.speech.stt import STT, STTStream
 from os1.speech.tts import TTS
+from os1.speech.turns import holds_floor
 from os1.speech.vad import VAD, Segmenter, SegmenterConfig
 
 RATE = 16_000
@@ -44,6 +49,10 @@ FRAME_S = FRAME / RATE
 ECHO_WINDOW_S = 0.15
 """How far back the echo guard looks at what was played: a room and a sound card delay the echo."""
 LEAD_FRAMES = 3
+CUE_FRAMES = 47
+RECALL_FROM_WORDS = 3
+"""Memories are recalled for the words so far once there are this many (and again when they double)."""
+"""The last 1.5 s of an utterance is what its end-of-turn pitch cue looks at."""
 """Frames kept before the VAD's first speech frame: it notices an onset a little late."""
 BACKCHANNELS = frozenset({"mm", "mhm", "mm-hm", "mm hm", "uh-huh", "uh huh", "yeah", "yes", "yep", "ok", "okay",
                           "right", "sure", "hmm", "ah", "oh", "i see", "uh", "um"})
@@ -81,6 +90,21 @@ class LoopConfig:
     """User speech this long while the OS speaks interrupts it (a backchannel is shorter)."""
     echo_margin_db: float = 10.0
     """While the OS speaks, input quieter than its voice minus this is taken for its echo, not the user."""
+    hold_ms: float = 900.0
+    """Silence that ends a turn whose last words say the user is not done ("and…", "the…")."""
+    rise_hold_ms: float = 480.0
+    """Silence that ends a turn on a rising pitch (a weaker cue: statements rise too)."""
+    prepare_every_ms: float = 320.0
+    """How often, while the user speaks, the reply is prepared from the words so far."""
+    memory_tokens: int = 96
+    """Most tokens of recalled memories a spoken reply reads: the model must read them all before it starts."""
+    chunks: ChunkRules = field(default_factory=lambda: ChunkRules(first_words=2))
+    """How replies are cut for speech synthesis: a two-word first phrase is heard soonest."""
+    merge_ms: float = 1200.0
+    """Speech that starts this soon after a turn was committed continues it: the OS stops at once, and answers
+    everything said (the pause only seemed to end the turn)."""
+    max_utterance_s: float = 30.0
+    """Speech without a pause is recognised in stretches this long (memory and time stay bounded)."""
 
 
 class Sink(ABC):
@@ -165,6 +189,10 @@ class TimelineSink(Sink):
     def tick(self, seconds: float) -> None:
         self.clock += seconds
 
+    def remaining(self) -> float:
+        """Seconds of queued audio still to play."""
+        return max(0.0, self._end - self.clock)
+
     def _window(self, start: float, end: float) -> np.ndarray:
         out = np.zeros(max(0, int((end - start) * self.rate)), dtype=np.float32)
         for part_start, samples in self._parts:
@@ -204,8 +232,29 @@ def is_backchannel(text: str) -> bool:
     return re.sub(r"[^\w\s-]", "", text.lower()).strip() in BACKCHANNELS
 
 
+class _Turn:
+    """Times of the turn being answered (seconds on the monotonic clock)."""
+
+    def __init__(self, text: str, stopped: float, transcript: float, amend: int | None) -> None:
+        self.text, self.stopped, self.transcript, self.amend = text, stopped, transcript, amend
+        self.committed = self.first_token = self.first_audio = 0.0
+        self.frame = 0
+        """The input frame at which the turn was committed."""
+        self.audio: list[Samples] = []
+        """What the user said, as heard since the last cut (a continuation is recognised again with it)."""
+        self.said: list[str] = []
+        """The text of stretches before the last cut (a long monologue)."""
+
+
 class VoiceLoop:
-    """One user's spoken conversation over any transport."""
+    """One user's spoken conversation over any transport.
+
+    While the user speaks, the companion prepares (recall, and the model reads the context up to the words
+    so far). At the first pause the transcript is finalised and the reply starts speculatively: the model
+    writes and the first phrases are synthesised, but nothing is stored or played. If the silence lasts (the
+    end of the turn) the reply is committed, stored and played; if the user goes on, it is dropped without a
+    trace and recognition resumes over the whole utterance.
+    """
 
     def __init__(self, companion: Companion, *, vad: VAD, stt: STT, tts: TTS, sink: Sink,
                  config: LoopConfig | None = None, on_latency: Callable[[TurnLatency], None] | None = None,
@@ -217,27 +266,52 @@ class VoiceLoop:
         self.on_event = on_event
         self.latencies: list[TurnLatency] = []
         self.interruptions = 0
+        self.withdrawn = 0
+        """Speculative replies dropped because the user went on speaking."""
         self._frame = 0
         self._preroll: deque[tuple[int, Samples]] = deque(maxlen=self.config.segmenter.frames(
             self.config.segmenter.start_ms) + LEAD_FRAMES + 2)
         self._stream: STTStream | None = None
+        self._heard: list[Samples] = []
+        """This utterance's audio since the last cut (re-read by recognition when speech resumes)."""
+        self._said: list[str] = []
+        """Text of the utterance's earlier stretches (a long monologue is recognised in pieces)."""
+        self._pending: _Turn | None = None
         self._user_frames = 0
         self._reply: asyncio.Task[None] | None = None
+        self._commit: asyncio.Future[bool] | None = None
         self._reply_id: int | None = None
         self._chunks: list[tuple[str, float]] = []
+        self._prepared: Prepared | None = None
+        self._preparing: asyncio.Task[None] | None = None
+        self._recalled_at = 0
+        """How many words the utterance had when its memories were recalled."""
+        self._voiced: dict[str, asyncio.Task[Audio]] = {}
+        self._last_voiced: asyncio.Task[Audio] | None = None
+        self._ahead = Chunker()
+        self._answered: tuple[_Turn, int] | None = None
+        """The user's last turn and its stored id, while it may still be continued."""
+        self._amend: int | None = None
+        """The stored turn the current utterance continues."""
 
     def replying(self) -> bool:
-        """Whether the OS is generating or speaking a reply."""
-        return (self._reply is not None and not self._reply.done()) or self.sink.playing()
+        """Whether the OS is answering for real: a committed reply being made, or audio coming out."""
+        speculating = self._commit is not None and not self._commit.done()
+        return (self._reply is not None and not self._reply.done() and not speculating) or self.sink.playing()
 
     async def run(self, frames: AsyncIterable[Samples], *, lockstep: bool = False) -> None:
         """Process 16 kHz frames of 512 samples until they end. `lockstep` (files): each reply is generated
         before the next frame is read, so the virtual clock of a TimelineSink lines up with the input."""
-        async for frame in frames:
-            await self.push(frame, lockstep=lockstep)
-        if self._reply is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reply
+        if self._preparing is None:  # the model reads the persona and history while the user starts to talk
+            self._preparing = asyncio.create_task(self._warm())
+        try:
+            async for frame in frames:
+                await self.push(frame, lockstep=lockstep)
+            if self._reply is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._reply
+        finally:
+            await self._settle()
 
     async def push(self, frame: Samples, *, lockstep: bool = False) -> None:
         """Take one frame."""
@@ -249,106 +323,241 @@ class VoiceLoop:
         self._preroll.append((self._frame, frame))
         self._frame += 1
         if isinstance(event, SpeechStarted):
-            self._open_stream(event.frame)
-        elif self._stream is not None and self.segmenter.speaking:
-            self._stream.feed(Audio(frame, RATE))
+            await self._started(event.frame)
+        elif self.segmenter.speaking:
+            self._heard.append(frame)
+            if self._stream is not None:
+                self._stream.feed(Audio(frame, RATE))
         if self.segmenter.speaking and self.replying() and probability >= self.config.segmenter.threshold:
             self._user_frames += 1  # frames of actual speech: a backchannel's trailing pause does not count
             if self._user_frames * FRAME_S * 1000 >= self.config.barge_in_ms:
                 await self.interrupt()
-        if isinstance(event, SpeechEnded):
-            await self._turn_ended(lockstep, (self._frame - event.frame) * FRAME_S)
+        if isinstance(event, SpeechPaused):
+            await self._paused((self._frame - event.frame) * FRAME_S)
+        elif isinstance(event, SpeechResumed):
+            await self._resumed()
+        elif isinstance(event, SpeechEnded):
+            await self._ended(lockstep)
+        elif self._stream is not None and not self.segmenter.pausing:
+            await self._keep_up()
 
     def _echo(self, frame: Samples) -> bool:
         mic = rms_dbfs(Audio(frame, RATE))
         return mic < self.sink.level() - self.config.echo_margin_db
 
-    def _open_stream(self, first: int) -> None:
+    async def _started(self, first: int) -> None:
+        """Speech began: a new utterance, or the last one going on after the OS had started to answer it."""
+        answered, self._answered = self._answered, None
+        self._open(first)
+        if answered is None or first - answered[0].frame > self.config.segmenter.frames(self.config.merge_ms):
+            return
+        await self._stop()
+        turn, self._amend = answered
+        self._heard = [*turn.audio, *self._heard]  # recognised as one utterance: better than two halves
+        self._said = turn.said
+        assert self._stream is not None
+        self._stream.close()
+        self._stream = self.stt.stream()
+        await asyncio.to_thread(self._stream.feed, Audio(np.concatenate(self._heard), RATE))
+
+    def _open(self, first: int) -> None:
+        """A new utterance: recognition starts from a little before the detected onset."""
         if self._stream is not None:
             self._stream.close()
         self._stream = self.stt.stream()
         self._user_frames = 0
+        self._heard, self._said, self._pending, self._prepared, self._recalled_at = [], [], None, None, 0
+        self._amend = None
         for index, frame in self._preroll:
             if index >= first - LEAD_FRAMES:
+                self._heard.append(frame)
                 self._stream.feed(Audio(frame, RATE))
 
-    async def _turn_ended(self, lockstep: bool, silent_for: float) -> None:
-        ended = time.monotonic()
+    async def _keep_up(self) -> None:
+        """While the user speaks: cut a long monologue into pieces, and prepare the reply now and then."""
+        assert self._stream is not None
+        if len(self._heard) * FRAME_S >= self.config.max_utterance_s:
+            stream, self._stream = self._stream, self.stt.stream()
+            self._said.append((await asyncio.to_thread(stream.final)).text)
+            self._heard = []
+        every = max(1, round(self.config.prepare_every_ms / 1000 / FRAME_S))
+        if self._frame % every or self.replying() or (self._preparing is not None and not self._preparing.done()):
+            return
+        words = " ".join([*self._said, self._stream.partial().text]).strip()
+        if words and (self._prepared is None or self._prepared.text != words):
+            self._preparing = asyncio.create_task(self._prepare(words))
+
+    async def _prepare(self, words: str) -> None:
+        """Prepare the reply to `words`. Memories are recalled afresh only when the words have doubled since
+        the last recall: each new set makes the model read the changed context again."""
+        last = self._prepared
+        keep = last if last is not None and len(words.split()) < 2 * max(RECALL_FROM_WORDS, self._recalled_at) else None
+        with contextlib.suppress(OS1Error):  # a hint only: the reply works without it
+            prepared = await self.companion.prepare(words, keep=keep, memory_tokens=self.config.memory_tokens,
+                                                    amend=self._amend)
+            if prepared is not None:
+                if keep is None:
+                    self._recalled_at = len(words.split())
+                self._prepared = prepared
+
+    async def _warm(self) -> None:
+        """Between turns: have the model read the conversation so far."""
+        with contextlib.suppress(OS1Error):
+            await self.companion.prepare("")
+
+    async def _paused(self, silent_for: float) -> None:
+        """The user went quiet: finalise what they said and start the reply, unheard until the turn ends."""
+        stopped = time.monotonic() - silent_for
         stream, self._stream = self._stream, None
         if stream is None:
             return
-        transcript = await asyncio.to_thread(stream.final)
+        text = " ".join([*self._said, (await asyncio.to_thread(stream.final)).text]).strip()
         stream.close()
-        text = transcript.text.strip()
-        if not text or (self.replying() and is_backchannel(text)):
+        self._pending = _Turn(text, stopped, time.monotonic(), self._amend)
+        if not text or self.replying():  # while the OS speaks, the end of the turn decides (backchannel or not)
             return
-        if self.replying():
-            await self.interrupt()
-        self._reply = asyncio.create_task(self._speak(text, (ended - silent_for, ended), time.monotonic()))
-        if lockstep:
+        tail = np.concatenate(self._heard[-CUE_FRAMES:]) if self._heard else None
+        cue = holds_floor(text, tail, RATE)
+        if cue is not None:
+            self.segmenter.hold(self.config.rise_hold_ms if cue == "rising pitch" else self.config.hold_ms)
+        if self._preparing is not None:
+            self._preparing.cancel()
+        self._commit = asyncio.get_running_loop().create_future()
+        self._reply = asyncio.create_task(self._speak(self._pending, self._commit))
+
+    async def _resumed(self) -> None:
+        """The user went on: drop the speculative reply and recognise the utterance again from its start."""
+        if self._commit is not None and not self._commit.done():
+            self._commit.set_result(False)
+            self.withdrawn += 1
+            await self._settle()
+        self._pending = None
+        self._stream = self.stt.stream()
+        if self._heard:
+            await asyncio.to_thread(self._stream.feed, Audio(np.concatenate(self._heard), RATE))
+
+    async def _ended(self, lockstep: bool) -> None:
+        """The silence lasted: commit the speculative reply, or (while the OS was speaking) decide now."""
+        turn, self._pending = self._pending, None
+        if turn is not None:
+            turn.frame, turn.audio, turn.said = self._frame, self._heard, self._said
+        if self._commit is not None and not self._commit.done():
+            assert turn is not None
+            turn.committed = time.monotonic()
+            self._commit.set_result(True)
+        else:
+            if turn is None or not turn.text or (self.replying() and is_backchannel(turn.text)):
+                return
+            if self.replying():
+                await self.interrupt()
+            turn.committed = time.monotonic()
+            self._commit = None
+            self._reply = asyncio.create_task(self._speak(turn, None))
+        if lockstep and self._reply is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reply
 
     async def interrupt(self) -> None:
         """Stop speaking now, cancel the reply, and keep only the words that were heard."""
+        if await self._stop() is not None:
+            self.interruptions += 1
+
+    async def _stop(self) -> int | None:
+        """Stop the reply where the user is; return its stored id, or None when none was under way."""
         heard = self.sink.played()
         self.sink.stop()
         self._user_frames = 0
-        if self._reply is not None and not self._reply.done():
-            self._reply.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reply
-        if self._reply_id is not None:
-            self.companion.truncate_reply(self._reply_id, spoken_text(self._chunks, heard))
-            self.interruptions += 1
-        self._reply_id = None
+        await self._settle()
+        reply_id, self._reply_id = self._reply_id, None
+        if reply_id is not None:
+            self.companion.truncate_reply(reply_id, spoken_text(self._chunks, heard))
+        return reply_id
 
-    async def _speak(self, text: str, ended: tuple[float, float], transcribed: float) -> None:
-        self.sink.begin()
+    async def _settle(self) -> None:
+        """Cancel whatever reply work is in flight and wait for it to let go."""
+        if self._commit is not None and not self._commit.done():
+            self._commit.set_result(False)
+        for task in [self._reply, self._preparing, *self._voiced.values()]:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, OS1Error):
+                    await task
+        self._voiced, self._last_voiced = {}, None
+
+    async def _speak(self, turn: _Turn, commit: asyncio.Future[bool] | None) -> None:
         self._chunks, self._reply_id = [], None
-        chunker = Chunker()
-        first_token = first_audio = 0.0
-        async for event in self.companion.say(text):
+        self._voiced, self._last_voiced, self._ahead = {}, None, Chunker(self.config.chunks)
+        chunker = Chunker(self.config.chunks)
+        began = False
+
+        def ahead(delta: str) -> None:  # the model's words as they come: synthesise phrases before they are due
+            turn.first_token = turn.first_token or time.monotonic()
+            for piece in self._ahead.push(delta):
+                self._voice_ahead(piece)
+
+        async for event in self.companion.say(turn.text, prepared=self._prepared, commit=commit, preview=ahead,
+                                              amend=turn.amend):
+            if not began:
+                self.sink.begin()
+                began = True
             if self.on_event is not None:
                 self.on_event(event)
             if isinstance(event, ReplyStarted):
                 self._reply_id = event.turn_id
+            elif isinstance(event, TurnStored):
+                self._answered = (turn, event.turn_id)
             pieces: list[str] = []
             if isinstance(event, ReplyDelta):
-                first_token = first_token or time.monotonic()
                 pieces = chunker.push(event.text)
             elif isinstance(event, Prompt | ErrorEvent):
                 pieces = [event.text if isinstance(event, Prompt) else event.message]
             for piece in pieces:
-                if await self._say(piece) and not first_audio:
-                    first_audio = time.monotonic()
+                await self._say(piece, turn)
         for piece in chunker.flush():
-            if await self._say(piece) and not first_audio:
-                first_audio = time.monotonic()
-        if first_audio:
-            latency = TurnLatency(text, *ended, transcribed, first_token or first_audio, first_audio)
+            await self._say(piece, turn)
+        if not self.segmenter.speaking:
+            self._preparing = asyncio.create_task(self._warm())
+        if turn.first_audio:
+            latency = TurnLatency(turn.text, turn.stopped, turn.committed, turn.transcript,
+                                  turn.first_token or turn.first_audio, turn.first_audio)
             self.latencies.append(latency)
             if self.on_latency is not None:
                 self.on_latency(latency)
 
-    async def _say(self, text: str) -> bool:
+    def _voice_ahead(self, text: str) -> None:
+        """Start synthesising `text` after the phrases already queued."""
+        if not text.strip() or text in self._voiced:
+            return
+        before = self._last_voiced
+
+        async def synthesise() -> Audio:
+            if before is not None:
+                await asyncio.wait([before])
+            return await asyncio.to_thread(self.tts.synthesize, text)
+
+        self._voiced[text] = self._last_voiced = asyncio.create_task(synthesise())
+
+    async def _say(self, text: str, turn: _Turn) -> None:
         if not text.strip():
-            return False
-        audio = await asyncio.to_thread(self.tts.synthesize, text)
+            return
+        ready = self._voiced.pop(text, None)
+        audio = await ready if ready is not None else await asyncio.to_thread(self.tts.synthesize, text)
         self.sink.play(audio)
+        turn.first_audio = turn.first_audio or time.monotonic()
         self._chunks.append((text, audio.duration))
-        return True
 
 
-async def file_frames(audio: Audio, *, tail_s: float = 1.0, realtime: bool = False) -> AsyncIterable[Samples]:
+async def file_frames(audio: Audio, *, tail_s: float = 1.0, realtime: bool = False,
+                      start: float | None = None) -> AsyncIterable[Samples]:
     """The frames of a recording at 16 kHz, then `tail_s` of silence so its last turn can end; `realtime`
-    paces them as a microphone would (for latency measurements)."""
+    paces them as a microphone would, each frame arriving once its last sample has been "recorded" (the
+    recording starting at `start` on the monotonic clock, or now)."""
     mono = resample(audio, RATE).samples
     padded = np.concatenate([mono, np.zeros(int(tail_s * RATE), dtype=np.float32)])
-    begin = time.monotonic()
-    for index, start in enumerate(range(0, len(padded) - FRAME + 1, FRAME)):
+    begin = time.monotonic() if start is None else start
+    for index, first in enumerate(range(0, len(padded) - FRAME + 1, FRAME)):
         if realtime:
-            await asyncio.sleep(max(0.0, begin + index * FRAME_S - time.monotonic()))
+            await asyncio.sleep(max(0.0, begin + (index + 1) * FRAME_S - time.monotonic()))
         else:
             await asyncio.sleep(0)
-        yield padded[start: start + FRAME]
+        yield padded[first: first + FRAME]

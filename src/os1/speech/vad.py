@@ -97,12 +97,14 @@ class SegmenterConfig:
     """Duration of one frame."""
     start_ms: float = 96.0
     """Speech needed, without a break, before `SpeechStarted`."""
-    pause_ms: float = 64.0
-    """Silence that makes a `SpeechPaused`."""
+    pause_ms: float = 32.0
+    """Silence that makes a `SpeechPaused` (a voice loop finalises the transcript and starts its reply, unheard)."""
     resume_ms: float = 64.0
     """Speech, without a break, that turns a pause into `SpeechResumed`."""
-    end_ms: float = 480.0
-    """Silence that ends the turn (`SpeechEnded`), counted from the first silent frame."""
+    end_ms: float = 192.0
+    """Silence that ends the turn (`SpeechEnded`), counted from the first silent frame; the VAD notices
+    silence some 70 ms after the voice stops, so the OS answers about 270 ms after the last word, unless
+    `hold` asks for longer (the user is probably not done)."""
 
     def frames(self, ms: float) -> int:
         """Whole frames covering `ms` (at least one)."""
@@ -130,11 +132,22 @@ class Segmenter:
         self._silence_run = 0
         self._started = 0
         self._paused = 0
+        self._end_frames = self.config.frames(self.config.end_ms)
+
+    def hold(self, ms: float) -> None:
+        """End the current pause only after `ms` of silence instead of `end_ms` (the user is probably not
+        done); speech resuming or the turn ending restores `end_ms`."""
+        self._end_frames = self.config.frames(ms)
 
     @property
     def speaking(self) -> bool:
         """Whether a turn is in progress (speaking or pausing within it)."""
         return self._state is not _State.SILENCE
+
+    @property
+    def pausing(self) -> bool:
+        """Whether the user has gone quiet within a turn (a pause that may still end it)."""
+        return self._state is _State.PAUSE
 
     def push(self, probability: float) -> SegmentEvent | None:
         """Take the next frame's probability; return the event it causes, if any."""
@@ -168,10 +181,12 @@ class Segmenter:
         if speech:
             if self._speech_run >= cfg.frames(cfg.resume_ms):
                 self._state, self._silence_run = _State.SPEECH, 0
+                self._end_frames = cfg.frames(cfg.end_ms)
                 return SpeechResumed(now - self._speech_run + 1)
             return None
-        if now - self._paused + 1 >= cfg.frames(cfg.end_ms):
+        if now - self._paused + 1 >= self._end_frames:
             started = self._started
             self._state, self._silence_run = _State.SILENCE, 0
+            self._end_frames = cfg.frames(cfg.end_ms)
             return SpeechEnded(started, self._paused)
         return None
