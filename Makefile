@@ -25,7 +25,7 @@ deb:
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(MAKE) deb
-	$(PIP) install -q -e '.[embedded,openai,voice]'
+	$(PIP) install -q -e '.[embedded,openai,voice,server]'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(PY)

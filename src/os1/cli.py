@@ -12,12 +12,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from os1 import __version__, cli_memory, cli_talk
+from os1 import __version__, cli_memory, cli_serve, cli_talk
 from os1.companion import Companion
 from os1.config import Settings, load_settings, read_config_file, set_config_value
 from os1.errors import ConfigError, OS1Error
-
-LOCAL_USER = "local"
+from os1.local import LOCAL_USER, open_companion
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the model backends that are installed")
     cli_memory.add_parser(sub)
     cli_talk.add_parser(sub)
+    cli_serve.add_parsers(sub)
     return parser
 
 
@@ -57,22 +57,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def with_companion(settings: Settings, args: argparse.Namespace, console: Console,
                    job: Callable[[Companion], Coroutine[Any, Any, int]]) -> int:
     """Open the user's store, model and memory, run `job` with their companion, and close everything."""
-    from os1.llm import get_model
-    from os1.memory import Database
-
-    db = Database(settings.db_path)
-    memory = None
-    try:
-        store = db.user(args.user)
-        llm = get_model(settings.model, settings)
-        memory = cli_memory.open_memory(store, console, llm)
-        companion = Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
-                              temperature=settings.temperature, memory=memory)
+    with open_companion(settings, args.user, console) as companion:
         return asyncio.run(job(companion))
-    finally:
-        if memory is not None:
-            memory.close()
-        db.close()
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace, console: Console) -> int:
@@ -145,7 +131,8 @@ def cmd_models(settings: Settings, args: argparse.Namespace, console: Console) -
 
 
 COMMANDS: dict[str, Any] = {"chat": cmd_chat, "config": cmd_config, "reset": cmd_reset,
-                            "models": cmd_models, "memory": cmd_memory, "talk": cmd_talk}
+                            "models": cmd_models, "memory": cmd_memory, "talk": cmd_talk,
+                            "serve": cli_serve.serve, "key": cli_serve.key}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

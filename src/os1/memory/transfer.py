@@ -22,6 +22,8 @@ VERSION = 1
 TURN_FIELDS = ("session", "role", "speaker", "text", "status", "at")
 ITEM_FIELDS = ("kind", "subject", "attribute", "value", "text", "importance", "valid_from", "valid_until", "sources")
 
+SECRET_KEYS = frozenset({"server.api_key"})
+"""Profile entries that never leave the machine in an export (a key made there stays there)."""
 
 def export_memory(memory: Memory) -> dict[str, Any]:
     """Everything OS1 keeps of this user, as plain JSON-able data."""
@@ -39,7 +41,7 @@ def export_memory(memory: Memory) -> dict[str, Any]:
                       "sources": [turn_pos[t] for t in item.turn_ids if t in turn_pos]})
     return {
         "format": FORMAT, "version": VERSION, "exported_at": stamp(now()), "user": memory.store.name,
-        "profile": memory.store.profile(),
+        "profile": {k: v for k, v in memory.store.profile().items() if k not in SECRET_KEYS},
         "sessions": [str(r[1]) for r in sessions],
         "turns": [{"session": session_pos.get(r[1]) if r[1] is not None else None, "role": r[2], "speaker": r[3],
                    "text": r[4], "status": r[5], "at": r[6]} for r in turn_rows],
@@ -110,7 +112,8 @@ def import_memory(memory: Memory, data: dict[str, Any]) -> int:
             turn_ids.append(int(cur.lastrowid or 0))
         _import_items(memory.tables, data["memories"], turn_ids)
         for key, value in data["profile"].items():
-            memory.store.set(str(key), str(value))
+            if str(key) not in SECRET_KEYS:
+                memory.store.set(str(key), str(value))
         for term, meaning in data["vocabulary"].items():
             memory.tables.add_term(str(term), str(meaning))
         db.execute("COMMIT")

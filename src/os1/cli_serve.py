@@ -1,0 +1,84 @@
+"""`os1 serve`: the web companion and the OpenAI-compatible API on this machine; `os1 key`: the API's key."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import threading
+import webbrowser
+
+from rich.console import Console
+
+from os1.config import Settings
+from os1.errors import ConfigError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The `serve` and `key` subcommands."""
+    serve = sub.add_parser("serve", help="the web companion and an OpenAI-compatible API, on this machine")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}; "
+                                                           "loopback only until accounts exist)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
+    key = sub.add_parser("key", help="print the key of the OpenAI-compatible API (`os1 serve`)")
+    key.add_argument("--new", action="store_true", help="make a new key; the old one stops working")
+
+
+def check_host(host: str) -> None:
+    """Refuse any address other people could reach: local mode has no accounts or sign-in yet."""
+    from os1.server.app import is_loopback
+
+    if not is_loopback(host):
+        raise ConfigError(f"Refusing to listen on {host}: it can be reached from other machines, and OS1 has no "
+                          "accounts or sign-in yet, so anyone there could read your conversations.",
+                          hint=f"Use a loopback address such as {DEFAULT_HOST} (the default).")
+
+
+def should_open_browser(args: argparse.Namespace, env: dict[str, str]) -> bool:
+    """Open the page unless asked not to, on CI, or with no display to show it on."""
+    if args.no_browser or env.get("CI", "").lower() in ("1", "true", "yes"):
+        return False
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")) or os.name != "posix"
+
+
+def serve(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    """Serve the local user's companion until Ctrl-C."""
+    check_host(args.host)
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"The port must be between 1 and 65535, not {args.port}.")
+    try:
+        import uvicorn
+
+        from os1.server.app import create_app
+    except ImportError as exc:
+        raise ConfigError("The server is not installed.", hint="pip install 'os1[server]'") from exc
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{args.port}/"
+    console.print(f"OS1 is at {url} (OpenAI-compatible API at {url}v1, key: `os1 key`). Ctrl-C stops it.",
+                  markup=False)
+    if should_open_browser(args, dict(os.environ)):
+        threading.Timer(1.0, _open, (url,)).start()
+    uvicorn.run(create_app(settings, user=args.user), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _open(url: str) -> None:
+    with contextlib.suppress(Exception):  # no browser is not a failure: the address is printed
+        webbrowser.open(url)
+
+
+def key(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    """Print the user's API key (made on first use), or a new one with `--new`."""
+    from os1.memory import Database
+    from os1.server.auth import api_key
+
+    db = Database(settings.db_path)
+    try:
+        console.print(api_key(db.user(args.user), new=args.new), markup=False)
+    finally:
+        db.close()
+    return 0

@@ -1,0 +1,194 @@
+"""`/v1/chat/completions` and `/v1/models`: the user's OS behind the OpenAI chat API, so any OpenAI client
+can talk to it.
+
+Only the request's last user message is used: it goes through `Companion.say`, so it is stored, recalled
+against and answered with the OS's persona and memory, like a line typed in the terminal. The earlier messages
+are ignored on purpose: the OS keeps its own history (every turn is already in its memory), and a client's copy
+of the conversation, which it may have edited or made up, must not become the OS's memories or contradict them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from os1.companion import Companion
+from os1.errors import OS1Error
+from os1.events import CompanionEvent, ErrorEvent, Prompt, ReplyDelta
+from os1.server.auth import bearer_ok
+
+MODEL_ID = "os1"
+"""The one model the API lists: the user's OS."""
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body accepted."""
+INTRO_SHOWN = "server.intro_shown"
+"""Profile entry: the API has shown first boot's intro, so the next request answers its first question."""
+
+
+class ApiError(Exception):
+    """A request refused with an OpenAI-shaped error body."""
+
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.kind, self.code = status, message, kind, code
+
+    def response(self) -> JSONResponse:
+        """`{"error": {"message", "type", "param", "code"}}` with the status."""
+        body = {"error": {"message": self.message, "type": self.kind, "param": None, "code": self.code}}
+        return JSONResponse(body, status_code=self.status)
+
+
+def routes() -> list[Route]:
+    """The API's routes."""
+    return [Route("/v1/chat/completions", completions, methods=["POST"]), Route("/v1/models", models)]
+
+
+def _companion(request: Request) -> Companion:
+    companion: Companion = request.app.state.companion
+    if not bearer_ok(companion.store, request.headers.get("authorization")):
+        raise ApiError(401, "Incorrect API key provided. `os1 key` prints yours.", code="invalid_api_key")
+    return companion
+
+
+async def models(request: Request) -> Response:
+    """The one model, `os1`."""
+    try:
+        _companion(request)
+    except ApiError as exc:
+        return exc.response()
+    return JSONResponse({"object": "list", "data": [
+        {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "os1"}]})
+
+
+async def completions(request: Request) -> Response:
+    """A chat completion, whole or streamed as server-sent events."""
+    try:
+        companion = _companion(request)
+        body = await _body(request)
+        text, stream = last_user_message(body)
+    except ApiError as exc:
+        return exc.response()
+    reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if stream:
+        return StreamingResponse(_sse(companion, text, reply_id, created), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+    parts: list[str] = []
+    try:
+        async with aclosing(_answer(companion, text)) as events:
+            async for event in events:
+                _check(event)
+                parts.append(_piece(event, bool(parts)))
+    except OS1Error as exc:
+        return ApiError(400 if exc.code.startswith("input") else 503, exc.friendly(), "os1_error", exc.code).response()
+    except ApiError as exc:
+        return exc.response()
+    return JSONResponse({
+        "id": reply_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(parts).strip()},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}})
+
+
+async def _answer(companion: Companion, text: str) -> AsyncGenerator[CompanionEvent, None]:
+    """`Companion.say`, except that a first request before first boot has begun gets the opening (the intro and
+    the first question) rather than being taken as the answer to a question never shown."""
+    profile = companion.store.profile()
+    if companion.onboarding().next_question() is not None and INTRO_SHOWN not in profile and not any(
+            key.startswith("user.") for key in profile):
+        companion.store.set(INTRO_SHOWN, "1")
+        for event in companion.opening():
+            yield event
+        return
+    async with aclosing(companion.say(text)) as events:
+        async for event in events:
+            yield event
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    """The JSON object of the request, read up to `MAX_BODY_BYTES`."""
+    data = bytearray()
+    try:
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_BODY_BYTES:
+                raise ApiError(400, f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+    except ClientDisconnect as exc:
+        raise ApiError(400, "The request body was cut short.") from exc
+    try:
+        body = json.loads(data)
+    except ValueError as exc:
+        raise ApiError(400, "The request body is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return body
+
+
+def last_user_message(body: dict[str, Any]) -> tuple[str, bool]:
+    """The text of the last `user` message and the `stream` flag; `ApiError` (400) when they are unusable."""
+    messages = body.get("messages")
+    stream = body.get("stream", False)
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "'messages' must be a non-empty list.", code="invalid_messages")
+    if not isinstance(stream, bool):
+        raise ApiError(400, "'stream' must be true or false.")
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content, stream
+            if isinstance(content, list):  # [{"type": "text", "text": …}, …]
+                texts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+                if texts and all(isinstance(t, str) for t in texts):
+                    return "\n".join(str(t) for t in texts), stream
+            raise ApiError(400, "The last user message has no text content.", code="invalid_messages")
+    raise ApiError(400, "There is no user message to answer.", code="invalid_messages")
+
+
+def _check(event: CompanionEvent) -> None:
+    if isinstance(event, ErrorEvent):
+        raise ApiError(503, event.message, "os1_error", event.code)
+
+
+def _piece(event: CompanionEvent, after: bool) -> str:
+    """What an event adds to the reply's text: the OS's words, and first-boot questions on lines of their own."""
+    if isinstance(event, ReplyDelta):
+        return event.text
+    if isinstance(event, Prompt):
+        return ("\n\n" if after else "") + event.text
+    return ""
+
+
+async def _sse(companion: Companion, text: str, reply_id: str, created: int) -> AsyncIterator[str]:
+    """`data: {chunk}` lines, then `data: [DONE]`; a client that goes away stops (and stores) the reply."""
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> str:
+        return "data: " + json.dumps({"id": reply_id, "object": "chat.completion.chunk", "created": created,
+                                      "model": MODEL_ID, "choices": [{"index": 0, "delta": delta,
+                                                                      "finish_reason": finish}]}) + "\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    sent = False
+    try:
+        async with aclosing(_answer(companion, text)) as events:
+            async for event in events:
+                _check(event)
+                piece = _piece(event, sent)
+                if piece:
+                    sent = True
+                    yield chunk({"content": piece})
+    except ApiError as exc:
+        yield "data: " + json.dumps({"error": {"message": exc.message, "type": exc.kind, "code": exc.code}}) + "\n\n"
+    except OS1Error as exc:
+        yield "data: " + json.dumps({"error": {"message": exc.friendly(), "type": "os1_error",
+                                               "code": exc.code}}) + "\n\n"
+    else:
+        yield chunk({}, "stop")
+    yield "data: [DONE]\n\n"

@@ -1,0 +1,109 @@
+"""The OpenAI-compatible API, served for real by uvicorn and called with the official `openai` client."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+import uvicorn
+
+from os1.config import Settings
+from os1.memory import Database
+from os1.server.app import create_app
+from os1.server.auth import api_key
+from os1.server.openai_api import MAX_BODY_BYTES
+from os1.testing import FakeLLM
+from tests.test_server import ANSWERS, opener_for
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[tuple[str, str, FakeLLM]]:
+    """The app under uvicorn on a free loopback port: (base URL, API key, model)."""
+    db = Database(settings.db_path)
+    try:
+        key = api_key(db.user("local"))
+    finally:
+        db.close()
+    llm = FakeLLM()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings, opener=opener_for(llm)), log_level="warning", lifespan="on")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert running.started
+    try:
+        yield f"http://127.0.0.1:{port}", key, llm
+    finally:
+        running.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def turns(settings: Settings) -> list[tuple[str, str, str]]:
+    conn = sqlite3.connect(settings.db_path)
+    try:
+        return conn.execute("SELECT role, text, status FROM turns ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def onboarded(client: openai.OpenAI) -> None:
+    for answer in ANSWERS:
+        reply = client.chat.completions.create(model="os1", messages=[{"role": "user", "content": answer}])
+    assert "I'm " in (reply.choices[0].message.content or "")
+
+
+def test_completions_whole_and_streamed(server: tuple[str, str, FakeLLM], settings: Settings) -> None:
+    url, key, _ = server
+    client = openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0)
+    assert [m.id for m in client.models.list()] == ["os1"]
+    first = client.chat.completions.create(model="os1", messages=[{"role": "user", "content": "Hi"}])
+    assert "?" in (first.choices[0].message.content or "")  # the intro and the first question, not an answer
+    onboarded(client)
+    reply = client.chat.completions.create(model="os1", messages=[
+        {"role": "system", "content": "ignored"}, {"role": "user", "content": "earlier, ignored"},
+        {"role": "assistant", "content": "ignored too"}, {"role": "user", "content": "I love the sea"}])
+    assert reply.choices[0].message.content == "You said: I love the sea"
+    assert reply.choices[0].finish_reason == "stop" and reply.model == "os1"
+    stream = client.chat.completions.create(model="os1", stream=True,
+                                            messages=[{"role": "user", "content": "Sing to me softly"}])
+    pieces = [chunk.choices[0].delta.content or "" for chunk in stream]
+    assert len([p for p in pieces if p]) >= 3 and "".join(pieces) == "You said: Sing to me softly"
+    stored = turns(settings)
+    assert ("user", "I love the sea", "complete") in stored and ("user", "earlier, ignored", "complete") not in stored
+    assert stored[-2:] == [("user", "Sing to me softly", "complete"),
+                           ("assistant", "You said: Sing to me softly", "complete")]
+
+
+def test_a_wrong_or_missing_key_is_refused(server: tuple[str, str, FakeLLM]) -> None:
+    url, _, _ = server
+    client = openai.OpenAI(base_url=url + "/v1", api_key="os1-wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as err:
+        client.chat.completions.create(model="os1", messages=[{"role": "user", "content": "Hi"}])
+    assert err.value.status_code == 401 and err.value.code == "invalid_api_key"
+    with pytest.raises(openai.AuthenticationError):
+        client.models.list()
+    assert httpx.get(url + "/v1/models").status_code == 401
+
+
+def test_bad_bodies_get_400_in_openai_shape(server: tuple[str, str, FakeLLM], settings: Settings) -> None:
+    url, key, _ = server
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    for body in (b"{not json", b"[]", b'{"messages": []}', b'{"messages": [{"role": "system", "content": "x"}]}',
+                 b'{"messages": [{"role": "user", "content": "x"}], "stream": "yes"}', b"x" * (MAX_BODY_BYTES + 1)):
+        response = httpx.post(url + "/v1/chat/completions", content=body, headers=headers)
+        assert response.status_code == 400, body[:40]
+        error = response.json()["error"]
+        assert error["type"] == "invalid_request_error" and error["message"]
+    assert turns(settings) == []
