@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import OS1
+from tests.db_helpers import rows, turns
 
 FIRST_BOOT = b"Theodore\nsocial\nwe talk on Sundays\nfemale\n"
 STORY = " ".join(f"word{i}" for i in range(80))
@@ -25,28 +26,17 @@ def run(*args: str, stdin: bytes = b"", model: str = "fake") -> tuple[int, str, 
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
-def rows(home: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(home / "os1.db")
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-def turns(home: Path) -> list[tuple[str, str, str]]:
-    return rows(home, "SELECT role, text, status FROM turns ORDER BY id")  # type: ignore[return-value]
-
-
 def test_piped_first_boot_names_the_os_and_the_next_run_welcomes_back(home: Path) -> None:
     rc, out, err = run("chat", stdin=FIRST_BOOT + b"Hi! How are you?\n")
     assert rc == 0, err
-    ((name,),) = rows(home, "SELECT value FROM profile WHERE key = 'os.name'")
+    ((name,),) = rows(home / "os1.db", "SELECT value FROM profile WHERE key = 'os.name'")
     assert f"I'm {name}" in out and "How would you describe your relationship with your mother?" in out
     assert "You said: Hi! How are you?" in out
     rc, out, err = run("chat", stdin=b"Hello again\n")
     assert rc == 0, err
     assert "Welcome back, Theodore." in out and "Welcome to OS1" not in out
-    assert turns(home)[-2:] == [("user", "Hello again", "complete"), ("assistant", "You said: Hello again", "complete")]
+    assert turns(home / "os1.db")[-2:] == [("user", "Hello again", "complete"),
+                                           ("assistant", "You said: Hello again", "complete")]
 
 
 def test_bare_os1_and_python_m_start_the_chat(home: Path) -> None:
@@ -57,7 +47,7 @@ def test_bare_os1_and_python_m_start_the_chat(home: Path) -> None:
 def test_empty_lines_are_skipped_and_store_nothing(home: Path) -> None:
     rc, _, err = run("chat", stdin=FIRST_BOOT + b"\n   \n\t\nhello\n\n")
     assert rc == 0, err
-    assert [t[1] for t in turns(home) if t[0] == "user"] == ["hello"]
+    assert [t[1] for t in turns(home / "os1.db") if t[0] == "user"] == ["hello"]
 
 
 def test_a_100k_paste_is_trimmed_with_a_notice_and_kept_whole(home: Path) -> None:
@@ -65,7 +55,7 @@ def test_a_100k_paste_is_trimmed_with_a_notice_and_kept_whole(home: Path) -> Non
     rc, out, err = run("chat", stdin=FIRST_BOOT + paste.encode() + b"\n")
     assert rc == 0, err
     assert "Your message is long (100,000 characters)" in out
-    user_turns = [t[1] for t in turns(home) if t[0] == "user"]
+    user_turns = [t[1] for t in turns(home / "os1.db") if t[0] == "user"]
     assert user_turns == [paste]
     assert len(out) < 20_000  # the pipe's echo of the paste is shortened
 
@@ -74,7 +64,7 @@ def test_invalid_utf8_gets_a_notice_and_the_rest_is_kept(home: Path) -> None:
     rc, out, err = run("chat", stdin=FIRST_BOOT + b"caf\xe9 and \xff\xfe bytes\n")
     assert rc == 0, err
     assert "not valid UTF-8" in out
-    assert [t[1] for t in turns(home) if t[0] == "user"] == ["caf\ufffd and \ufffd\ufffd bytes"]
+    assert [t[1] for t in turns(home / "os1.db") if t[0] == "user"] == ["caf\ufffd and \ufffd\ufffd bytes"]
 
 
 def test_a_corrupt_database_is_refused_and_not_overwritten(home: Path) -> None:
@@ -99,7 +89,7 @@ def test_a_locked_database_is_refused(home: Path) -> None:
         holder.execute("ROLLBACK")
         holder.close()
     assert rc == 2 and "in use" in err and "Traceback" not in err + out
-    assert ("user", "hello", "complete") not in turns(home)
+    assert ("user", "hello", "complete") not in turns(home / "os1.db")
 
 
 def test_an_unreachable_model_server_gives_one_line_and_keeps_the_turn(home: Path, tmp_path: Path) -> None:
@@ -108,7 +98,7 @@ def test_an_unreachable_model_server_gives_one_line_and_keeps_the_turn(home: Pat
     rc, out, err = run("chat", stdin=FIRST_BOOT + b"are you there?\n", model=f"fake:{script}")
     assert rc == 0, err
     assert "Could not reach" in out and "Traceback" not in out + err
-    assert turns(home)[-1] == ("user", "are you there?", "complete")
+    assert turns(home / "os1.db")[-1] == ("user", "are you there?", "complete")
 
 
 def slow_chat(home: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
@@ -125,7 +115,7 @@ def slow_chat(home: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
     while time.monotonic() < deadline:
         if (home / "os1.db").exists():
             try:
-                streaming = rows(home, "SELECT text FROM turns WHERE status = 'streaming'")
+                streaming = rows(home / "os1.db", "SELECT text FROM turns WHERE status = 'streaming'")
             except sqlite3.OperationalError:  # the schema is still being created
                 streaming = []
             if streaming and streaming[0][0]:
@@ -140,25 +130,25 @@ def test_ctrl_c_mid_reply_stores_the_partial_reply_as_interrupted(home: Path, tm
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(b"after\n", timeout=30)
     assert proc.returncode == 0, err
-    story = [t for t in turns(home) if t[1].startswith("word0")]
+    story = [t for t in turns(home / "os1.db") if t[1].startswith("word0")]
     assert len(story) == 1 and story[0][2] == "interrupted"
     assert story[0][1] != STORY
     assert b"[interrupted]" in out
-    assert turns(home)[-2][1] == "after"  # the chat went on after the interruption
+    assert turns(home / "os1.db")[-2][1] == "after"  # the chat went on after the interruption
 
 
 def test_sigkill_mid_reply_keeps_every_earlier_turn(home: Path, tmp_path: Path) -> None:
     proc = slow_chat(home, tmp_path)
-    before = turns(home)
+    before = turns(home / "os1.db")
     proc.kill()
     proc.wait(timeout=10)
-    after = turns(home)
+    after = turns(home / "os1.db")
     assert after[: len(before) - 1] == before[:-1]
     assert ("user", "first", "complete") in after and ("user", "tell me a story", "complete") in after
     assert after[-1][0] == "assistant" and after[-1][1].startswith("word0")
     rc, out, err = run("chat", stdin=b"still there?\n")
     assert rc == 0, err and "Welcome back, Theodore." in out
-    assert ("assistant", after[-1][1], "interrupted") in turns(home)
+    assert ("assistant", after[-1][1], "interrupted") in turns(home / "os1.db")
 
 
 def test_reset_asks_first(home: Path) -> None:
@@ -197,7 +187,7 @@ def test_the_real_embedded_model_completes_a_first_boot_chat(home: Path) -> None
     run("config", "set", "llm_threads", "1")
     rc, out, err = run("chat", stdin=FIRST_BOOT + b"Hi! How are you?\n", model="embedded")
     assert rc == 0, err
-    assert turns(home)[-2][1] == "Hi! How are you?"
-    role, text, status = turns(home)[-1]
+    assert turns(home / "os1.db")[-2][1] == "Hi! How are you?"
+    role, text, status = turns(home / "os1.db")[-1]
     assert role == "assistant" and text.strip() and status == "complete"
     assert text[:20] in out

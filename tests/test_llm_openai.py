@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from os1.config import Settings
 from os1.errors import ModelError, ModelNotFound, ModelResponseError, ModelUnavailable
 from os1.llm import Message, get_model
 from os1.llm.openai_backend import OpenAIModel
+from tests.db_helpers import rows, turns
 
 OS1 = [sys.executable, "-m", "os1"]
 FIRST_BOOT = b"Theodore\nsocial\nwe talk on Sundays\nfemale\n"
@@ -155,20 +155,8 @@ def run_chat(model: str, base_url: str, stdin: bytes) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
-def turns(home: Path) -> list[tuple[str, str, str]]:
-    conn = sqlite3.connect(home / "os1.db")
-    try:
-        return conn.execute("SELECT role, text, status FROM turns ORDER BY id").fetchall()
-    finally:
-        conn.close()
-
-
 def os_name(home: Path) -> str:
-    conn = sqlite3.connect(home / "os1.db")
-    try:
-        ((name,),) = conn.execute("SELECT value FROM profile WHERE key = 'os.name'").fetchall()
-    finally:
-        conn.close()
+    ((name,),) = rows(home / "os1.db", "SELECT value FROM profile WHERE key = 'os.name'")
     return str(name)
 
 
@@ -235,7 +223,7 @@ def test_cli_chat_against_the_real_server(server: str, home: Path) -> None:
     assert "Traceback" not in out + err
     name = os_name(home)
     assert name and name in out
-    rows = turns(home)
+    rows = turns(home / "os1.db")
     user_at = rows.index(("user", HELLO, "complete"))
     role, text, status = rows[user_at + 1]
     assert (role, status) == ("assistant", "complete") and text.strip()
@@ -259,7 +247,7 @@ def test_cli_with_the_server_down_says_so_once_and_keeps_the_turn(home: Path) ->
     assert "Traceback" not in out and "Traceback" not in err
     assert out.count(f"Could not reach the model server at {base_url}.") == 1
     assert os_name(home) in out
-    rows = turns(home)
+    rows = turns(home / "os1.db")
     assert rows[-1] == ("user", HELLO, "complete")  # the failed, empty reply leaves no row
 
 
@@ -312,4 +300,4 @@ def test_cli_with_a_broken_server_shows_one_line_and_keeps_the_turn(
     assert rc == 0, err
     assert "Traceback" not in out and "Traceback" not in err
     assert out.count(message) == 1
-    assert turns(home)[-1] == ("user", HELLO, "complete")
+    assert turns(home / "os1.db")[-1] == ("user", HELLO, "complete")

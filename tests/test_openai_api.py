@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from os1.server.app import create_app
 from os1.server.auth import api_key
 from os1.server.openai_api import MAX_BODY_BYTES
 from os1.testing import FakeLLM
+from tests.db_helpers import turns
 from tests.test_server import ANSWERS, opener_for
 
 
@@ -50,14 +50,6 @@ def server(settings: Settings) -> Iterator[tuple[str, str, FakeLLM]]:
         sock.close()
 
 
-def turns(settings: Settings) -> list[tuple[str, str, str]]:
-    conn = sqlite3.connect(settings.db_path)
-    try:
-        return conn.execute("SELECT role, text, status FROM turns ORDER BY id").fetchall()
-    finally:
-        conn.close()
-
-
 def onboarded(client: openai.OpenAI) -> None:
     for answer in ANSWERS:
         reply = client.chat.completions.create(model="os1", messages=[{"role": "user", "content": answer}])
@@ -80,7 +72,7 @@ def test_completions_whole_and_streamed(server: tuple[str, str, FakeLLM], settin
                                             messages=[{"role": "user", "content": "Sing to me softly"}])
     pieces = [chunk.choices[0].delta.content or "" for chunk in stream]
     assert len([p for p in pieces if p]) >= 3 and "".join(pieces) == "You said: Sing to me softly"
-    stored = turns(settings)
+    stored = turns(settings.db_path)
     assert ("user", "I love the sea", "complete") in stored and ("user", "earlier, ignored", "complete") not in stored
     assert stored[-2:] == [("user", "Sing to me softly", "complete"),
                            ("assistant", "You said: Sing to me softly", "complete")]
@@ -106,4 +98,4 @@ def test_bad_bodies_get_400_in_openai_shape(server: tuple[str, str, FakeLLM], se
         assert response.status_code == 400, body[:40]
         error = response.json()["error"]
         assert error["type"] == "invalid_request_error" and error["message"]
-    assert turns(settings) == []
+    assert turns(settings.db_path) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from os1.server.app import create_app, is_loopback
 from os1.server.protocol import MAX_MESSAGE_BYTES, RateLimit
 from os1.testing import FakeLLM
 from tests.conftest import OS1
+from tests.db_helpers import turns
 
 ANSWERS = ["Theodore", "social", "we talk on Sundays", "female"]
 
@@ -45,14 +45,6 @@ def opener_for(llm: FakeLLM) -> Any:
 def client(settings: Settings, llm: FakeLLM, **kw: Any) -> Iterator[TestClient]:
     with TestClient(create_app(settings, opener=opener_for(llm), **kw), base_url="http://127.0.0.1") as c:
         yield c
-
-
-def turns(settings: Settings) -> list[tuple[str, str, str]]:
-    conn = sqlite3.connect(settings.db_path)
-    try:
-        return conn.execute("SELECT role, text, status FROM turns ORDER BY id").fetchall()
-    finally:
-        conn.close()
 
 
 def until(ws: Any, kind: str) -> list[dict[str, Any]]:
@@ -90,7 +82,7 @@ def test_onboarding_then_a_streamed_reply(settings: Settings, fake: FakeLLM) -> 
         ws.send_json({"type": "hello"})
         ready = until(ws, "delta")
         assert ready[0]["name"] and ready[0]["user_name"] == "Theodore"
-    assert turns(settings)[-2:] == [("user", "Hello there, how are you", "complete"),
+    assert turns(settings.db_path)[-2:] == [("user", "Hello there, how are you", "complete"),
                                     ("assistant", "You said: Hello there, how are you", "complete")]
 
 
@@ -145,9 +137,9 @@ def test_cancel_stores_the_partial_reply_as_interrupted(settings: Settings) -> N
         assert done["status"] == "interrupted" and done["text"].startswith("one two")
         ws.send_json({"type": "ping"})
         assert until(ws, "pong")
-    role, text, status = turns(settings)[-1]
+    role, text, status = turns(settings.db_path)[-1]
     assert (role, status) == ("assistant", "interrupted") and text.startswith("one two") and "twelve" not in text
-    assert turns(settings)[-2] == ("user", "Tell me a long story", "complete")
+    assert turns(settings.db_path)[-2] == ("user", "Tell me a long story", "complete")
     assert slow.cancelled == 1
 
 
@@ -163,9 +155,9 @@ def test_a_client_vanishing_mid_reply_keeps_the_partial_reply(settings: Settings
             if slow.cancelled:
                 break
             time.sleep(0.05)
-    role, text, status = turns(settings)[-1]
+    role, text, status = turns(settings.db_path)[-1]
     assert (role, status) == ("assistant", "interrupted") and text.startswith("one") and "twelve" not in text
-    assert turns(settings)[-2] == ("user", "Tell me a long story", "complete")
+    assert turns(settings.db_path)[-2] == ("user", "Tell me a long story", "complete")
 
 
 def test_a_second_say_while_replying_is_refused(settings: Settings) -> None:
@@ -177,7 +169,7 @@ def test_a_second_say_while_replying_is_refused(settings: Settings) -> None:
         ws.send_json({"type": "say", "text": "second"})
         events = until(ws, "reply_done")
         assert any(e["type"] == "error" and e["code"] == "busy" for e in events)
-    assert [t[1] for t in turns(settings) if t[0] == "user"][-1] == "first"
+    assert [t[1] for t in turns(settings.db_path) if t[0] == "user"][-1] == "first"
 
 
 def test_the_page_and_static_files(settings: Settings, fake: FakeLLM) -> None:
