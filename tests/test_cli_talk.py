@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from os1.speech.audio import load, rms_dbfs, silence, write_wav
+from tests.db_helpers import rows
 from tests.speech_helpers import spoken
-from tests.test_cli import FIRST_BOOT, rows, run
+from tests.test_cli import FIRST_BOOT, run
 
 pytest_plugins = ["tests.speech_fixtures"]
 
@@ -28,9 +29,10 @@ def test_two_spoken_turns_from_wav_files(onboarded: Path, tmp_path: Path, steady
     assert rc == 0, err
     answer = load(out)
     assert rms_dbfs(answer) > -40  # speech, not silence
-    replies = rows(onboarded, "SELECT text FROM turns WHERE role = 'assistant' ORDER BY id")[-2:]
+    db = onboarded / "os1.db"
+    replies = rows(db, "SELECT text FROM turns WHERE role = 'assistant' ORDER BY id")[-2:]
     assert [r[0] for r in replies] == [f"You said: {t}" for (t,) in rows(
-        onboarded, "SELECT text FROM turns WHERE role = 'user' ORDER BY id")[-2:]]
+        db, "SELECT text FROM turns WHERE role = 'user' ORDER BY id")[-2:]]
     words = sum(len(r[0].split()) for r in replies)
     assert 0.15 * words < answer.duration < 1.5 * words + 8  # about the right length for what was said
     assert "first audio" in stdout and "today" in stdout
