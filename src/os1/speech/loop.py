@@ -288,7 +288,7 @@ class VoiceLoop:
         """How many words the utterance had when its memories were recalled."""
         self._voiced: dict[str, asyncio.Task[Audio]] = {}
         self._last_voiced: asyncio.Task[Audio] | None = None
-        self._ahead = Chunker()
+        self._ahead = Chunker(self.config.chunks)
         self._answered: tuple[_Turn, int] | None = None
         """The user's last turn and its stored id, while it may still be continued."""
         self._amend: int | None = None
@@ -355,10 +355,15 @@ class VoiceLoop:
         turn, self._amend = answered
         self._heard = [*turn.audio, *self._heard]  # recognised as one utterance: better than two halves
         self._said = turn.said
-        assert self._stream is not None
-        self._stream.close()
+        await self._reread()
+
+    async def _reread(self) -> None:
+        """Recognise the utterance's audio since the last cut again, in a new stream that goes on from there."""
+        if self._stream is not None:
+            self._stream.close()
         self._stream = self.stt.stream()
-        await asyncio.to_thread(self._stream.feed, Audio(np.concatenate(self._heard), RATE))
+        if self._heard:
+            await asyncio.to_thread(self._stream.feed, Audio(np.concatenate(self._heard), RATE))
 
     def _open(self, first: int) -> None:
         """A new utterance: recognition starts from a little before the detected onset."""
@@ -432,9 +437,7 @@ class VoiceLoop:
             self.withdrawn += 1
             await self._settle()
         self._pending = None
-        self._stream = self.stt.stream()
-        if self._heard:
-            await asyncio.to_thread(self._stream.feed, Audio(np.concatenate(self._heard), RATE))
+        await self._reread()
 
     async def _ended(self, lockstep: bool) -> None:
         """The silence lasted: commit the speculative reply, or (while the OS was speaking) decide now."""
