@@ -27,6 +27,7 @@ from os1.config import Settings
 from os1.local import LOCAL_USER, open_companion
 from os1.server import openai_api
 from os1.server.auth import api_key
+from os1.server.gate import LocalUser, companion_of
 from os1.server.protocol import RateLimit
 from os1.server.session import ClientGone, Session
 
@@ -114,7 +115,7 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener = o
             except (WebSocketDisconnect, RuntimeError, OSError) as exc:
                 raise ClientGone() from exc
 
-        session = Session(websocket.app.state.companion, send, rate=RateLimit(rate_limit))
+        session = Session(companion_of(websocket), send, rate=RateLimit(rate_limit))
         try:
             while True:
                 message = await websocket.receive()
@@ -130,6 +131,7 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener = o
     routes = [Route("/", page), Route("/static/{path:path}", static), Route("/healthz", healthz),
               WebSocketRoute("/ws", socket), *openai_api.routes()]
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(LocalUser)
     app.add_middleware(LoopbackOnly)
     return app
 

@@ -24,6 +24,7 @@ from os1.companion import Companion
 from os1.errors import OS1Error
 from os1.events import CompanionEvent, ErrorEvent, Prompt, ReplyDelta
 from os1.server.auth import bearer_ok
+from os1.server.gate import companion_of
 
 MODEL_ID = "os1"
 """The one model the API lists: the user's OS."""
@@ -52,7 +53,7 @@ def routes() -> list[Route]:
 
 
 def _companion(request: Request) -> Companion:
-    companion: Companion = request.app.state.companion
+    companion = companion_of(request)
     if not bearer_ok(companion.store, request.headers.get("authorization")):
         raise ApiError(401, "Incorrect API key provided. `os1 key` prints yours.", code="invalid_api_key")
     return companion
