@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    """All rows of `sql` on the database file `db`, through a connection of its own."""
+def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """All rows of `sql` (with `params`) on the database file `db`, through a connection of its own."""
     conn = sqlite3.connect(db)
     try:
-        return conn.execute(sql).fetchall()
+        return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
 

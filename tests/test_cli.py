@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -39,9 +41,30 @@ def test_piped_first_boot_names_the_os_and_the_next_run_welcomes_back(home: Path
                                            ("assistant", "You said: Hello again", "complete")]
 
 
-def test_bare_os1_and_python_m_start_the_chat(home: Path) -> None:
-    proc = subprocess.run([*OS1, "--model", "fake"], input=FIRST_BOOT, capture_output=True, timeout=60, check=False)
-    assert proc.returncode == 0 and b"I'm " in proc.stdout
+def test_bare_os1_serves_the_page_and_chat_talks_in_the_terminal(home: Path) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    proc = subprocess.Popen([*OS1, "--model", "fake", "--no-browser", "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        page = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    page = response.read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert "<title>OS1</title>" in page, proc.stderr.read().decode() if proc.poll() is not None else "no page"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in out.decode()
+    chat = subprocess.run([*OS1, "--model", "fake", "chat"], input=FIRST_BOOT, capture_output=True, timeout=60,
+                          check=False)
+    assert chat.returncode == 0 and b"I'm " in chat.stdout
 
 
 def test_empty_lines_are_skipped_and_store_nothing(home: Path) -> None:

@@ -15,7 +15,7 @@ from os1.errors import InputError
 from os1.memory import Database
 from os1.memory.api import Memory
 from os1.memory.embeddings import MiniLMEmbedder
-from os1.memory.forget import forget
+from os1.memory.forget import ForgetReport, forget, forget_item, forget_term
 from os1.memory.transfer import export_memory, import_memory, read_export
 from os1.testing import FakeLLM
 
@@ -314,3 +314,52 @@ async def test_before_and_after_an_event(memory: Memory) -> None:
     assert "bakery" in before[0].text
     after = await memory.recall("where did I work and sing after the move?", k=1, at=later)
     assert "bookshop" in after[0].text
+
+
+async def test_an_edited_item_is_found_by_its_new_words(memory: Memory) -> None:
+    said(memory, "I live in Lisbon.")
+    await memory.flush()
+    item = next(i for i in memory.items() if i.kind == "fact")
+    old_vector = dict(memory.tables.vectors())[2 * item.id + 1]
+    edited = memory.edit_item(item.id, "Theodore lives in Porto, by the river Douro.")
+    assert edited is not None and (edited.id, edited.text) == (item.id, "Theodore lives in Porto, by the river Douro.")
+    assert memory.edit_item(item.id + 1000, "Not mine.") is None
+    await memory.flush()
+    new_vector = dict(memory.tables.vectors()).get(2 * item.id + 1)
+    assert new_vector is not None and new_vector != old_vector  # embedded again, from the new words
+    found = await memory.recall("Douro", k=3)
+    assert found and found[0].text == "Theodore lives in Porto, by the river Douro."
+
+
+async def test_forgetting_one_item_takes_the_words_it_came_from(memory: Memory, settings) -> None:
+    said(memory, "My friend Amy is moving to Boston. I love rock climbing.")
+    memory.remember("Good for you, climber.", speaker="Samantha", role="assistant")
+    said(memory, "I live in Lisbon.")
+    await memory.flush()
+    climbing = next(i for i in memory.items() if "climbing" in i.text)
+    assert forget_item(memory, climbing.id) == ForgetReport(turns=2, items=1, terms=0, profile=0)
+    assert forget_item(memory, climbing.id) is None
+    texts = {i.text for i in memory.items()}
+    assert "Amy is Theodore's friend." in texts  # found in the same words, but not what was asked to go
+    assert [t.text for t in memory.store.recent_turns()] == ["I live in Lisbon."]
+    await memory.flush()
+    data = settings.db_path.read_bytes() + Path(f"{settings.db_path}-wal").read_bytes()
+    assert b"climb" not in data
+
+
+async def test_forgetting_a_term(memory: Memory) -> None:
+    said(memory, "Leaving Peak now. Peak is my gym.")
+    await memory.flush()
+    memory.teach("Cocoa", "my car")
+    assert forget_term(memory, "peak") == ForgetReport(turns=1, items=1, terms=1, profile=0)
+    assert memory.vocabulary() == {"Cocoa": "my car"} and memory.items() == []
+    assert forget_term(memory, "Peak") is None
+
+
+async def test_forgetting_a_words_item_forgets_the_word(memory: Memory) -> None:
+    said(memory, "Leaving Peak now. Peak is my gym.")
+    await memory.flush()
+    [item] = memory.items(kind="vocabulary")
+    assert forget_item(memory, item.id) == ForgetReport(turns=1, items=1, terms=1, profile=0)
+    assert memory.vocabulary() == {}
+

@@ -1,4 +1,5 @@
-"""The `os1` command: chat (the default for now), config, reset, models."""
+"""The `os1` command: with no subcommand the web companion (`serve`, opening the page); chat, talk, config,
+reset, models, memory, user, key."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from os1 import __version__, cli_memory, cli_serve, cli_talk
+from os1 import __version__, cli_memory, cli_serve, cli_talk, cli_user
 from os1.companion import Companion
 from os1.config import Settings, load_settings, read_config_file, set_config_value
 from os1.errors import ConfigError, OS1Error
@@ -26,8 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="embedded | gguf:PATH | openai:MODEL | anthropic:MODEL | llm:ID")
     parser.add_argument("--base-url", dest="openai_base_url", help="OpenAI-compatible server URL")
     parser.add_argument("--user", default=LOCAL_USER, help=argparse.SUPPRESS)
+    parser.add_argument("--no-browser", action="store_true", help="do not open the page (with no subcommand)")
+    parser.add_argument("--port", type=int, default=cli_serve.DEFAULT_PORT,
+                        help=f"the page's port (with no subcommand; default {cli_serve.DEFAULT_PORT})")
+    parser.set_defaults(host=cli_serve.DEFAULT_HOST)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("chat", help="talk in the terminal (the default)")
+    sub.add_parser("chat", help="talk in the terminal")
     config = sub.add_parser("config", help="show or change settings")
     config_sub = config.add_subparsers(dest="action")
     config_sub.add_parser("show", help="show the settings (keys masked)")
@@ -43,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_memory.add_parser(sub)
     cli_talk.add_parser(sub)
     cli_serve.add_parsers(sub)
+    cli_user.add_parser(sub)
     return parser
 
 
@@ -132,7 +138,7 @@ def cmd_models(settings: Settings, args: argparse.Namespace, console: Console) -
 
 COMMANDS: dict[str, Any] = {"chat": cmd_chat, "config": cmd_config, "reset": cmd_reset,
                             "models": cmd_models, "memory": cmd_memory, "talk": cmd_talk,
-                            "serve": cli_serve.serve, "key": cli_serve.key}
+                            "serve": cli_serve.serve, "key": cli_serve.key, "user": cli_user.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = Console(stderr=True, highlight=False)
     try:
         settings = settings_from(args)
-        return int(COMMANDS[args.command or "chat"](settings, args, console))
+        return int(COMMANDS[args.command or "serve"](settings, args, console))
     except OS1Error as exc:
         errors.print(exc.friendly(), style="bold red", markup=False)
         return 2

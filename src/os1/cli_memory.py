@@ -50,14 +50,22 @@ RULES_ONLY = ("embedded", "fake")
 def open_memory(store: UserStore, console: Console | None = None, llm: LLM | None = None) -> Memory:
     """The user's memory with the default embedder (full-text only, with a notice, if it is missing), and the
     conversation's model as an extra extractor when it is a capable one."""
-    extractor = LLMExtractor(llm) if llm is not None and llm.name.split(":")[0] not in RULES_ONLY else None
+    return Memory(store, embedder=default_embedder(console), extractor=model_extractor(llm))
+
+
+def default_embedder(console: Console | None = None) -> MiniLMEmbedder | None:
+    """The bundled sentence embedder, or None (memory then works by keywords; `console` is told why)."""
     try:
-        embedder = MiniLMEmbedder(threads=1)
+        return MiniLMEmbedder(threads=1)
     except ModelUnavailable as exc:
         if console is not None:
             console.print(f"(Memory works by keywords only: {exc.message} {exc.hint})", style="dim", markup=False)
-        return Memory(store, extractor=extractor)
-    return Memory(store, embedder=embedder, extractor=extractor)
+        return None
+
+
+def model_extractor(llm: LLM | None) -> LLMExtractor | None:
+    """The conversation's model as an extra memory extractor, when it is capable enough to be one."""
+    return LLMExtractor(llm) if llm is not None and llm.name.split(":")[0] not in RULES_ONLY else None
 
 
 def run(db: Database, user: str, args: argparse.Namespace, console: Console) -> int:

@@ -15,27 +15,32 @@ from os1.errors import ConfigError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+WS_MAX_BYTES = 1024 * 1024
+"""Frames up to this size get the protocol's own `too_large` error (its limit is 64 KiB); larger ones close the
+socket with 1009 before they are read into memory."""
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `serve` and `key` subcommands."""
     serve = sub.add_parser("serve", help="the web companion and an OpenAI-compatible API, on this machine")
-    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}; "
-                                                           "loopback only until accounts exist)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    serve.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
+    serve.add_argument("--host", default=argparse.SUPPRESS, help=f"address to listen on (default {DEFAULT_HOST}; "
+                                                           "loopback only until accounts exist: os1 user add)")
+    serve.add_argument("--port", type=int, default=argparse.SUPPRESS, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument("--no-browser", action="store_true", default=argparse.SUPPRESS,
+                       help="do not open the page in a browser")
     key = sub.add_parser("key", help="print the key of the OpenAI-compatible API (`os1 serve`)")
     key.add_argument("--new", action="store_true", help="make a new key; the old one stops working")
 
 
-def check_host(host: str) -> None:
-    """Refuse any address other people could reach: local mode has no accounts or sign-in yet."""
+def check_host(host: str, accounts: bool) -> None:
+    """Refuse an address other people could reach unless everyone must sign in (accounts exist)."""
     from os1.server.app import is_loopback
 
-    if not is_loopback(host):
-        raise ConfigError(f"Refusing to listen on {host}: it can be reached from other machines, and OS1 has no "
-                          "accounts or sign-in yet, so anyone there could read your conversations.",
-                          hint=f"Use a loopback address such as {DEFAULT_HOST} (the default).")
+    if not accounts and not is_loopback(host):
+        raise ConfigError(f"Refusing to listen on {host}: it can be reached from other machines, and there are no "
+                          "accounts, so anyone there could read your conversations.",
+                          hint=f"Make accounts first (os1 user add NAME), or use a loopback address such as "
+                               f"{DEFAULT_HOST} (the default).")
 
 
 def should_open_browser(args: argparse.Namespace, env: dict[str, str]) -> bool:
@@ -46,23 +51,26 @@ def should_open_browser(args: argparse.Namespace, env: dict[str, str]) -> bool:
 
 
 def serve(settings: Settings, args: argparse.Namespace, console: Console) -> int:
-    """Serve the local user's companion until Ctrl-C."""
-    check_host(args.host)
+    """Serve until Ctrl-C: the local user's companion, or with accounts each signed-in user's."""
     if not 0 < args.port < 65536:
         raise ConfigError(f"The port must be between 1 and 65535, not {args.port}.")
     try:
         import uvicorn
 
-        from os1.server.app import create_app
+        from os1.server.app import create_app, has_accounts
     except ImportError as exc:
         raise ConfigError("The server is not installed.", hint="pip install 'os1[server]'") from exc
+    accounts = has_accounts(settings)
+    check_host(args.host, accounts)
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{args.port}/"
-    console.print(f"OS1 is at {url} (OpenAI-compatible API at {url}v1, key: `os1 key`). Ctrl-C stops it.",
+    who = "each account signs in" if accounts else "no sign-in: this machine only"
+    console.print(f"OS1 is at {url} ({who}; OpenAI-compatible API at {url}v1, key: `os1 key`). Ctrl-C stops it.",
                   markup=False)
     if should_open_browser(args, dict(os.environ)):
         threading.Timer(1.0, _open, (url,)).start()
-    uvicorn.run(create_app(settings, user=args.user), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_app(settings, user=args.user, accounts=accounts), host=args.host, port=args.port,
+                log_level="warning", ws_max_size=WS_MAX_BYTES)
     return 0
 
 

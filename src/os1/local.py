@@ -1,19 +1,21 @@
-"""The local user's companion, opened the same way for the terminal, the voice loop and the server."""
+"""Opening users' companions: one at a time for the terminal and the voice loop, many at once for the server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from rich.console import Console
 
 from os1 import cli_memory
 from os1.companion import Companion
 from os1.config import Settings
-from os1.memory.api import Memory
+from os1.memory.api import Memory, Workers
 
 LOCAL_USER = "local"
 """The one user of local single-user mode."""
+Opener = Callable[[Settings, str], AbstractContextManager[Companion]]
+"""Opens one user's companion for as long as the context lasts."""
 
 
 @contextmanager
@@ -33,4 +35,34 @@ def open_companion(settings: Settings, user: str = LOCAL_USER, console: Console 
     finally:
         if memory is not None:
             memory.close()
+        db.close()
+
+
+@contextmanager
+def shared_opener(settings: Settings, console: Console | None = None) -> Iterator[Opener]:
+    """An opener for the many users of one server: they share one database connection, one model, one
+    sentence embedder and memory's two threads; each user has their own store, memory and companion."""
+    from os1.llm import get_model
+    from os1.memory import Database
+
+    db = Database(settings.db_path)
+    workers = Workers()
+    try:
+        llm = get_model(settings.model, settings)
+        embedder = cli_memory.default_embedder(console)
+        extractor = cli_memory.model_extractor(llm)
+
+        @contextmanager
+        def opener(settings: Settings, user: str) -> Iterator[Companion]:
+            store = db.user(user)
+            memory = Memory(store, embedder=embedder, extractor=extractor, workers=workers)
+            try:
+                yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
+                                temperature=settings.temperature, memory=memory)
+            finally:
+                memory.close()
+
+        yield opener
+    finally:
+        workers.close()
         db.close()

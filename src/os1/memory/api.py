@@ -11,7 +11,7 @@ import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -59,19 +59,37 @@ class Recollection:
         return self.text
 
 
+@dataclass(frozen=True)
+class Workers:
+    """The threads memory works on: one embeds, one searches. A server shares one pair among all its users
+    (thousands of users must not mean thousands of threads)."""
+
+    embed: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-embed"))
+    search: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-search"))
+
+    def close(self) -> None:
+        """Stop both threads, dropping work not yet started."""
+        self.embed.shutdown(wait=False, cancel_futures=True)
+        self.search.shutdown(wait=False, cancel_futures=True)
+
+
 class Memory:
     """One user's long-term memory over the shared database."""
 
     def __init__(self, store: UserStore, *, embedder: Embedder | None = None,
-                 extractor: Extractor | None = None) -> None:
+                 extractor: Extractor | None = None, workers: Workers | None = None) -> None:
         self.store = store
         self.tables = MemoryTables(store._db, store.user_id)
         self.embedder = embedder
         self.extractor = extractor
         self._index: VectorIndex | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-embed")
-        self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-search")
+        self._own_workers = workers is None
+        self._workers = workers or Workers()
+        self._pool = self._workers.embed
+        self._searcher = self._workers.search
         self._speakers: set[str] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -335,6 +353,21 @@ class Memory:
         """The newest memory items, for `os1 memory show`."""
         return self.tables.items(kind=kind, limit=limit)
 
+    def edit_item(self, memory_id: int, text: str) -> Item | None:
+        """Give an item new words (the user corrected it): it is indexed again, its old vector is dropped and a
+        new one made in the background, and the index keeps no trace of the old words. None when the user has
+        no such item."""
+        if not self.tables.set_item_text(memory_id, text):
+            return None
+        item = self.tables.items([memory_id])[0]
+        doc = memory_doc(memory_id)
+        self.tables.index(doc, ranking.item_document(item.subject, text))
+        self.tables.drop_vectors([doc])
+        self.drop_from_index([doc])
+        self.tables.compact()
+        self.kick()
+        return item
+
     # personal vocabulary -------------------------------------------------------------------------
     def vocabulary(self) -> dict[str, str]:
         """Terms the user taught, with what they mean."""
@@ -351,8 +384,8 @@ class Memory:
         return text
 
     def close(self) -> None:
-        """Stop the background worker's thread."""
+        """Stop the background work (and its threads, unless they are shared)."""
         if self._worker is not None:
             self._worker.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._searcher.shutdown(wait=False, cancel_futures=True)
+        if self._own_workers:
+            self._workers.close()

@@ -42,11 +42,46 @@ def forget(memory: Memory, topic: str) -> ForgetReport:
     turn_ids = [int(i) for i, text in rows if found.search(str(text))]
     item_rows = db.execute("SELECT id, text, subject, value FROM memories WHERE user_id = ?", (user,)).fetchall()
     item_ids = {int(r[0]) for r in item_rows if any(found.search(str(v)) for v in r[1:])}
-    for start in range(0, len(turn_ids), 500):
+    terms = [t for t, meaning in memory.tables.terms().items() if found.search(t) or found.search(meaning)]
+    return _erase(memory, turn_ids, item_ids, terms, found, derived=True)
+
+
+def forget_item(memory: Memory, item_id: int) -> ForgetReport | None:
+    """Delete one memory item with the words it came from: its source turns and the OS's answer to each (the
+    next turn of the session, when it is the OS's), and, for a personal term, the term. Other items found in the
+    same words stay (the user asked to forget this one). None when the user has no such item."""
+    found = memory.tables.items([item_id])
+    if not found:
+        return None
+    item = found[0]
+    terms = [t for t in memory.tables.terms() if item.kind == "vocabulary" and t.lower() == item.subject.lower()]
+    return _erase(memory, _with_answers(memory, list(item.turn_ids)), {item.id}, terms, None, derived=False)
+
+
+def forget_term(memory: Memory, term: str) -> ForgetReport | None:
+    """Delete a personal term, the memory items that taught it and the words they came from (as `forget_item`).
+    None when the user has no such term."""
+    terms = [t for t in memory.tables.terms() if t.lower() == term.strip().lower()]
+    if not terms:
+        return None
+    taught = memory.tables.items(kind="vocabulary", limit=1_000_000)
+    items = [i for i in taught if i.subject.lower() == terms[0].lower()]
+    turn_ids = _with_answers(memory, sorted({t for i in items for t in i.turn_ids}))
+    return _erase(memory, turn_ids, {i.id for i in items}, terms, None, derived=False)
+
+
+def _erase(memory: Memory, turn_ids: list[int], item_ids: set[int], terms: list[str],
+           redact: re.Pattern[str] | None, *, derived: bool) -> ForgetReport:
+    """Delete turns, `item_ids` (with `derived`, every item found in those turns too) and `terms`; profile
+    answers matching `redact` lose their words. Vectors and index entries go with them, neighbours are indexed
+    again without them, and the file keeps no trace."""
+    db, user = memory.tables.db, memory.tables.user_id
+    item_ids = set(item_ids)
+    for start in range(0, len(turn_ids) if derived else 0, 500):
         chunk = turn_ids[start:start + 500]
-        derived = db.execute(f"SELECT memory_id FROM memory_sources WHERE turn_id IN ({','.join('?' * len(chunk))})",
+        sources = db.execute(f"SELECT memory_id FROM memory_sources WHERE turn_id IN ({','.join('?' * len(chunk))})",
                              tuple(chunk)).fetchall()
-        item_ids |= {int(r[0]) for r in derived}
+        item_ids |= {int(r[0]) for r in sources}
     neighbours = _neighbours(memory, turn_ids)
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -54,10 +89,9 @@ def forget(memory: Memory, topic: str) -> ForgetReport:
             db.execute("DELETE FROM memories WHERE id = ? AND user_id = ?", (item_id, user))
         for turn_id in turn_ids:
             db.execute("DELETE FROM turns WHERE id = ? AND user_id = ?", (turn_id, user))
-        terms = [t for t, meaning in memory.tables.terms().items() if found.search(t) or found.search(meaning)]
         for term in terms:
             memory.tables.drop_term(term)
-        profile = _redact_profile(memory, found)
+        profile = _redact_profile(memory, redact) if redact is not None else 0
         docs = [turn_doc(t) for t in turn_ids] + [memory_doc(i) for i in item_ids]
         memory.tables.drop_vectors(docs)
         memory.tables.unindex(docs)
@@ -73,6 +107,19 @@ def forget(memory: Memory, topic: str) -> ForgetReport:
         memory.index_turn(turn_id)
     memory.tables.compact()
     return ForgetReport(len(turn_ids), len(item_ids), len(terms), profile)
+
+
+def _with_answers(memory: Memory, turn_ids: list[int]) -> list[int]:
+    """The user's turns and, after each, the OS's answer (the next turn of the same session, if it is the OS's)."""
+    out = set(turn_ids)
+    for turn_id in turn_ids:
+        row = memory.tables.db.execute(
+            "SELECT n.id, n.role FROM turns t JOIN turns n ON n.user_id = t.user_id AND n.id > t.id "
+            "AND n.session_id IS t.session_id WHERE t.id = ? AND t.user_id = ? AND t.role = 'user' "
+            "ORDER BY n.id LIMIT 1", (turn_id, memory.tables.user_id)).fetchone()
+        if row is not None and row[1] == "assistant":
+            out.add(int(row[0]))
+    return sorted(out)
 
 
 def _neighbours(memory: Memory, turn_ids: list[int]) -> list[int]:

@@ -78,4 +78,25 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, term)
     );
     """,
+    # 3: accounts of the multi-user server: a password hash per user, sign-ins (only a hash of each cookie's
+    # token is kept, with the sign-in's CSRF token and expiry) and API keys (their hashes, to find the user).
+    """
+    CREATE TABLE accounts (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE logins (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX logins_user ON logins(user_id);
+    CREATE TABLE api_keys (
+        key_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE
+    );
+    """,
 ]

@@ -201,6 +201,10 @@ class UserStore:
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (self.user_id, key, value, stamp(None)))
 
+    def set_key_hash(self, key_hash: str) -> None:
+        """Record the hash of this user's API key, replacing the old one (the old key stops working)."""
+        self._db.execute("INSERT OR REPLACE INTO api_keys(key_hash, user_id) VALUES (?, ?)", (key_hash, self.user_id))
+
     def profile(self) -> dict[str, str]:
         """Every profile value of this user."""
         rows = self._db.execute("SELECT key, value FROM profile WHERE user_id = ? ORDER BY key",

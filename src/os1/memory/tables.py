@@ -192,6 +192,12 @@ class MemoryTables:
         return [Item(int(r[0]), r[1], r[2], r[3], r[4], r[5], float(r[6]), datetime.fromisoformat(r[7]),
                      datetime.fromisoformat(r[8]) if r[8] else None, sources.get(int(r[0]), ())) for r in rows]
 
+    def set_item_text(self, memory_id: int, text: str) -> bool:
+        """Replace an item's sentence; False when this user has no such item."""
+        cur = self.db.execute("UPDATE memories SET text = ? WHERE id = ? AND user_id = ?",
+                              (text, memory_id, self.user_id))
+        return cur.rowcount > 0
+
     def superseded(self, turn_ids: list[int]) -> dict[int, datetime]:
         """Turns whose every fact has since changed, with when the first stopped being true."""
         if not turn_ids:

@@ -1,4 +1,5 @@
-"""The per-user API key of the OpenAI-compatible API: made on first use, kept in the user's profile."""
+"""The per-user API key of the OpenAI-compatible API: made on first use, kept in the user's profile (so `os1 key`
+can show it again) with its hash in `api_keys` (so a request's key finds its user)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hmac
 import secrets
 
 from os1.memory.store import UserStore
+from os1.server.accounts import digest
 
 KEY = "server.api_key"
 """The profile entry that holds the key."""
@@ -18,11 +20,17 @@ def api_key(store: UserStore, *, new: bool = False) -> str:
     if new or not key:
         key = "os1-" + secrets.token_urlsafe(32)
         store.set(KEY, key)
+    store.set_key_hash(digest(key))
     return key
+
+
+def bearer_key(authorization: str | None) -> str:
+    """The key an `Authorization: Bearer …` header carries ('' when none)."""
+    scheme, _, given = (authorization or "").partition(" ")
+    return given.strip() if scheme.lower() == "bearer" else ""
 
 
 def bearer_ok(store: UserStore, authorization: str | None) -> bool:
     """Whether an `Authorization` header carries the user's key (compared in constant time)."""
-    scheme, _, given = (authorization or "").partition(" ")
     key = store.get(KEY)
-    return bool(key) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), key.encode())
+    return bool(key) and hmac.compare_digest(bearer_key(authorization).encode(), key.encode())

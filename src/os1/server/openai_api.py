@@ -24,7 +24,7 @@ from os1.companion import Companion
 from os1.errors import OS1Error
 from os1.events import CompanionEvent, ErrorEvent, Prompt, ReplyDelta
 from os1.server.auth import bearer_ok
-from os1.server.gate import companion_of
+from os1.server.gate import user_of
 
 MODEL_ID = "os1"
 """The one model the API lists: the user's OS."""
@@ -53,9 +53,12 @@ def routes() -> list[Route]:
 
 
 def _companion(request: Request) -> Companion:
-    companion = companion_of(request)
-    if not bearer_ok(companion.store, request.headers.get("authorization")):
+    """The companion of the key's owner; 401 for a wrong key, 429 when its user has made too many requests."""
+    companion: Companion | None = getattr(request.state, "companion", None)
+    if companion is None or not bearer_ok(companion.store, request.headers.get("authorization")):
         raise ApiError(401, "Incorrect API key provided. `os1 key` prints yours.", code="invalid_api_key")
+    if not request.app.state.companions.request_allowed(user_of(request)):
+        raise ApiError(429, "Too many requests; wait a minute.", "rate_limit_exceeded", "rate_limit_exceeded")
     return companion
 
 
