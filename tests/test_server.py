@@ -14,31 +14,13 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from os1.companion import Companion
 from os1.config import Settings
-from os1.memory import Database
-from os1.memory.api import Memory
 from os1.server.app import create_app, is_loopback
 from os1.server.protocol import MAX_MESSAGE_BYTES, RateLimit
 from os1.testing import FakeLLM
 from tests.conftest import OS1
 from tests.db_helpers import turns
-
-ANSWERS = ["Theodore", "social", "we talk on Sundays", "female"]
-
-
-def opener_for(llm: FakeLLM) -> Any:
-    @contextmanager
-    def opener(settings: Settings, user: str) -> Iterator[Companion]:
-        db = Database(settings.db_path)
-        memory = Memory(db.user(user))
-        try:
-            yield Companion(db.user(user), llm, memory=memory, flush_seconds=0.05)
-        finally:
-            memory.close()
-            db.close()
-
-    return opener
+from tests.server_helpers import ANSWERS, opener_for
 
 
 @contextmanager
@@ -94,7 +76,7 @@ def test_onboarding_then_a_streamed_reply(settings: Settings, fake: FakeLLM) -> 
     ('{"v": 2, "type": "ping"}', "bad_version"),
     ("[1, 2]", "bad_message"),
     (json.dumps({"type": "say", "text": "x" * MAX_MESSAGE_BYTES}), "too_large"),
-    (b"\x00\x01", "binary_not_supported"),
+    (b"\x00\x01", "audio_not_started"),
 ])
 def test_bad_frames_get_an_error_and_the_session_goes_on(settings: Settings, fake: FakeLLM, frame: str | bytes,
                                                           code: str) -> None:

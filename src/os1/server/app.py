@@ -1,17 +1,18 @@
 """The web server: the page, its static files, the WebSocket protocol and the OpenAI-compatible API.
 
-Local single-user mode: one process serves the local user's one `Companion` (the same database, user and memory
-as the terminal chat) to every session, on a loopback address only. Each session's reply runs in its own task,
-so a slow model never holds up another session's frames.
+Local single-user mode (no accounts in the database): every session talks to the local user's companion (the
+terminal chat's user and memory), on a loopback address only, with no sign-in. Account mode: each signed-in
+user talks to their own companion (`gate.py`, `users.py`), on any address. Each session's reply runs in its
+own task, so a slow model never holds up another session's frames.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -22,21 +23,27 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from os1 import __version__
-from os1.companion import Companion
 from os1.config import Settings
-from os1.local import LOCAL_USER, open_companion
-from os1.server import openai_api
+from os1.local import LOCAL_USER, Opener, shared_opener
+from os1.memory import Database
+from os1.server import login, openai_api, pages
+from os1.server.accounts import Accounts
 from os1.server.auth import api_key
-from os1.server.gate import LocalUser, companion_of
+from os1.server.gate import Gate, companion_of, user_of
 from os1.server.protocol import RateLimit
 from os1.server.session import ClientGone, Session
+from os1.server.users import Companions
+
+if TYPE_CHECKING:
+    from os1.server.voice import SpeechFactory
 
 STATIC = Path(__file__).parent / "static"
 """The page's files (package data)."""
-Opener = Callable[[Settings, str], AbstractContextManager[Companion]]
-"""Opens a user's companion for the server's lifetime (the CLI's `open_companion`; tests give a lighter one)."""
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+"""Headers of the pages: no cache keeps a page from being shown again after signing out."""
+STATIC_HEADERS = {**PAGE_HEADERS, "Cache-Control": "no-cache"}
+"""Headers of the static files: a browser revalidates them, so an upgraded OS1 is never half old."""
 
 
 def is_loopback(host: str) -> bool:
@@ -55,12 +62,13 @@ def _host_of(header: str) -> str:
     return urlsplit("//" + header).hostname or ""
 
 
-class LoopbackOnly:
-    """Refuses requests whose `Host` is not a loopback name (a DNS-rebinding page cannot reach the companion)
-    and WebSockets opened by a page from another origin (browsers let any page open one)."""
+class HostGuard:
+    """Refuses WebSockets opened by a page from another origin (browsers let any page open one), and in local
+    mode requests whose `Host` is not a loopback name (a DNS-rebinding page cannot reach the companion)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, loopback: bool = True) -> None:
         self.app = app
+        self.loopback = loopback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
@@ -69,7 +77,7 @@ class LoopbackOnly:
             origin = headers.get("origin")
             bad_origin = origin is not None and scope["type"] == "websocket" and (
                 urlsplit(origin).netloc.lower() != host.lower())
-            if not is_loopback(_host_of(host)) or bad_origin:
+            if (self.loopback and not is_loopback(_host_of(host))) or bad_origin:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                 else:
@@ -78,21 +86,34 @@ class LoopbackOnly:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener = open_companion,
-               rate_limit: int = 20) -> Starlette:
-    """The server for `user`'s companion, opened by `opener` when the app starts and closed when it stops.
-    `rate_limit`: the most frames a WebSocket session may send in a second."""
+def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | None = None,
+               rate_limit: int = 20, accounts: bool | None = None, keep_idle: int = 256,
+               user_frames_per_second: int = 40, user_requests_per_minute: int = 60,
+               speech: SpeechFactory | None = None) -> Starlette:
+    """The server. Local mode serves `user`'s companion with no sign-in; account mode (`accounts`, by default
+    whenever the database has accounts) serves each signed-in user theirs. Companions come from `opener`
+    (by default one database, model and embedder shared by all users). `rate_limit`: the most frames one
+    WebSocket session may send in a second; `user_frames_per_second` and `user_requests_per_minute` (the API)
+    bound each user across all of their sessions; `keep_idle`: how many users' companions stay open unused;
+    `speech`: builds a voice session's speech engines (None: the embedded Silero, PocketSphinx and Piper)."""
+    multi = has_accounts(settings) if accounts is None else accounts
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        with opener(settings, user) as companion:
-            api_key(companion.store)  # the key exists from the first start (`os1 key` shows it)
-            app.state.companion = companion
+        with contextlib.ExitStack() as stack:
+            db = Database(settings.db_path)
+            stack.callback(db.close)
+            companions = Companions(settings, opener or stack.enter_context(shared_opener(settings)),
+                                    keep_idle=keep_idle, frames_per_second=user_frames_per_second,
+                                    requests_per_minute=user_requests_per_minute)
+            app.state.companions, app.state.local_user = companions, user
+            app.state.accounts = Accounts(db) if multi else None
+            if not multi:  # the local user's companion stays open, and their API key exists from the first start
+                api_key(companions.acquire(user).store)
             try:
                 yield
             finally:
-                if companion.memory is not None:
-                    await companion.memory.flush()
+                await companions.close()
 
     async def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
@@ -101,7 +122,7 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener = o
         path = _static_file(request.path_params["path"])
         if path is None:
             return PlainTextResponse("Not found.", status_code=404)
-        return FileResponse(path, headers=PAGE_HEADERS)
+        return FileResponse(path, headers=STATIC_HEADERS)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True, "version": __version__})
@@ -109,13 +130,17 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener = o
     async def socket(websocket: WebSocket) -> None:
         await websocket.accept()
 
-        async def send(text: str) -> None:
+        async def send(frame: str | bytes) -> None:
             try:
-                await websocket.send_text(text)
+                if isinstance(frame, bytes):
+                    await websocket.send_bytes(frame)
+                else:
+                    await websocket.send_text(frame)
             except (WebSocketDisconnect, RuntimeError, OSError) as exc:
                 raise ClientGone() from exc
 
-        session = Session(companion_of(websocket), send, rate=RateLimit(rate_limit))
+        limit = websocket.app.state.companions.frame_limit(user_of(websocket), RateLimit(rate_limit))
+        session = Session(companion_of(websocket), send, rate=limit, speech=speech)
         try:
             while True:
                 message = await websocket.receive()
@@ -129,11 +154,23 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener = o
             await session.close()
 
     routes = [Route("/", page), Route("/static/{path:path}", static), Route("/healthz", healthz),
-              WebSocketRoute("/ws", socket), *openai_api.routes()]
+              WebSocketRoute("/ws", socket), *openai_api.routes(), *login.routes(),
+              *pages.routes(settings, local=not multi)]
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(LocalUser)
-    app.add_middleware(LoopbackOnly)
+    app.add_middleware(Gate)
+    app.add_middleware(HostGuard, loopback=not multi)
     return app
+
+
+def has_accounts(settings: Settings) -> bool:
+    """Whether the database at `settings` has accounts (the server then needs sign-in)."""
+    if not settings.db_path.exists():
+        return False
+    db = Database(settings.db_path)
+    try:
+        return Accounts(db).exist()
+    finally:
+        db.close()
 
 
 def _static_file(name: str) -> Path | None:

@@ -1,8 +1,10 @@
 """The WebSocket protocol, version 1: typed, frozen events each way, as JSON objects with `v` and `type`.
 
-Parsing is strict: a frame that is not JSON, too large, binary, of an unknown type or with a missing or
-mistyped field raises `ProtocolError`, whose code goes back to the client in an `error` event (the socket stays
-open). `docs/protocol.md` describes every event.
+Parsing is strict: a text frame that is not JSON, too large, of an unknown type or with a missing or mistyped
+field, and a binary frame that is not whole 16-bit samples, raise `ProtocolError`, whose code goes back to the
+client in an `error` event (the socket stays open). Binary frames carry audio: 16 kHz mono s16le PCM up, once
+`audio_start` declared it; the OS's speech down, in the format `voice_ready` gives. `docs/protocol.md` describes
+every event.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from os1.errors import InputError
 from os1.events import (
@@ -28,7 +30,14 @@ from os1.events import (
 VERSION = 1
 """The protocol version every event carries as `v`."""
 MAX_MESSAGE_BYTES = 64 * 1024
-"""The largest client frame accepted (its UTF-8 bytes)."""
+"""The largest client frame accepted (a text frame's UTF-8 bytes, or a binary frame's bytes: 2 s of audio)."""
+AUDIO_RATE = 16_000
+"""Samples per second of the microphone stream (the rate of the server's VAD and recogniser)."""
+AUDIO_FORMAT = "s16le"
+"""Signed 16-bit little-endian PCM, one channel: the microphone stream's samples, and the OS's speech."""
+Mode = Literal["hands_free", "push_to_talk"]
+MODES: tuple[Mode, ...] = ("hands_free", "push_to_talk")
+Presence = Literal["starting", "listening", "user_speaking", "thinking", "speaking", "off"]
 
 
 class ProtocolError(InputError):
@@ -66,7 +75,33 @@ class Cancel:
     """Stop the reply in progress (its words so far are kept as `interrupted`)."""
 
 
-ClientEvent = Hello | Ping | Say | Cancel
+@dataclass(frozen=True, slots=True)
+class AudioStart:
+    """The microphone stream begins (or changes mode): binary frames of 16 kHz mono s16le PCM follow."""
+
+    mode: Mode = "hands_free"
+    """`hands_free`: the server's VAD ends each turn at a pause; `push_to_talk`: only `end_turn` ends it."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioEnd:
+    """The microphone stream ends: a turn in progress is ended and answered, then voice is off."""
+
+
+@dataclass(frozen=True, slots=True)
+class EndTurn:
+    """The user has finished speaking (push-to-talk released): end the turn now."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioIn:
+    """One binary frame of the microphone stream."""
+
+    pcm: bytes
+    """16 kHz mono signed 16-bit little-endian samples: an even number of bytes, at most `MAX_MESSAGE_BYTES`."""
+
+
+ClientEvent = Hello | Ping | Say | Cancel | AudioStart | AudioEnd | EndTurn | AudioIn
 
 # Server → client (besides the companion's own events, which mirror `os1.events`).
 
@@ -97,7 +132,43 @@ class Failure:
     """One friendly line."""
 
 
-ServerEvent = Ready | Pong | Failure | CompanionEvent
+@dataclass(frozen=True, slots=True)
+class VoiceReady:
+    """Voice is on: the server listens, and its binary frames are the OS's speech in this format."""
+
+    rate: int
+    """Samples per second of the speech the server sends (the voice's own rate, e.g. 22050)."""
+    format: str = AUDIO_FORMAT
+    """Always `s16le`: signed 16-bit little-endian PCM."""
+    channels: int = 1
+    """Always 1 (mono)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceState:
+    """What the voice is doing now, for the page's presence."""
+
+    state: Presence
+    """`starting` (the speech engines load), `listening`, `user_speaking`, `thinking`, `speaking`, or `off`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What the recogniser heard the user say, as stored (type `transcript`)."""
+
+    text: str
+    """The user's words."""
+    turn_id: int | None
+    """The stored user turn (a later `transcript` with the same id replaces it: the user went on), or None for
+    an answer to a first-boot question, which is not a turn."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioStop:
+    """Stop playing at once and drop the speech queued (the user cut in)."""
+
+
+ServerEvent = Ready | Pong | Failure | VoiceReady | VoiceState | Heard | AudioStop | CompanionEvent
 
 
 class RateLimit:
@@ -120,7 +191,8 @@ class RateLimit:
 _SERVER_TYPES: dict[type, str] = {
     Ready: "ready", Pong: "pong", Failure: "error", ErrorEvent: "error", Prompt: "prompt",
     TurnStored: "turn_stored", ReplyStarted: "reply_started", ReplyDelta: "delta", ReplyDone: "reply_done",
-    Notice: "notice", Renamed: "renamed",
+    Notice: "notice", Renamed: "renamed", VoiceReady: "voice_ready", VoiceState: "voice_state", Heard: "transcript",
+    AudioStop: "audio_stop",
 }
 
 
@@ -130,9 +202,11 @@ def encode(event: ServerEvent) -> str:
 
 
 def decode(frame: str | bytes | None) -> ClientEvent:
-    """A client event from one WebSocket frame, or `ProtocolError`."""
-    if not isinstance(frame, str):
-        raise ProtocolError("binary_not_supported", "Binary frames are not supported yet; send JSON text.")
+    """A client event from one WebSocket frame (a binary frame is `AudioIn`), or `ProtocolError`."""
+    if isinstance(frame, bytes):
+        return _audio(frame)
+    if frame is None:
+        raise ProtocolError("bad_message", "A message must be a text or binary frame.")
     if len(frame) > MAX_MESSAGE_BYTES or len(frame.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too_large", f"A message may be at most {MAX_MESSAGE_BYTES // 1024} KiB.")
     try:
@@ -146,12 +220,51 @@ def decode(frame: str | bytes | None) -> ClientEvent:
     kind = data.get("type")
     if kind == "say":
         return Say(_text(data))
-    if kind in ("hello", "ping", "cancel"):
+    if kind == "audio_start":
+        return _audio_start(data)
+    if isinstance(kind, str) and kind in _BARE:
         extra = set(data) - {"v", "type"}
         if extra:
             raise ProtocolError("bad_field", f"'{kind}' takes no fields (got {', '.join(sorted(extra))}).")
-        return Hello() if kind == "hello" else Ping() if kind == "ping" else Cancel()
+        return _BARE[kind]()
     raise ProtocolError("unknown_type", f"Unknown message type {kind!r}.")
+
+
+_BARE: dict[str, type[Hello | Ping | Cancel | AudioEnd | EndTurn]] = {
+    "hello": Hello, "ping": Ping, "cancel": Cancel, "audio_end": AudioEnd, "end_turn": EndTurn}
+"""Client events without fields, by type."""
+
+
+def _audio(frame: bytes) -> AudioIn:
+    """A binary frame: whole 16-bit samples, not too many."""
+    if len(frame) > MAX_MESSAGE_BYTES:
+        raise ProtocolError("too_large", f"An audio frame may be at most {MAX_MESSAGE_BYTES // 1024} KiB "
+                                         "(send 20–100 ms at a time).")
+    if not frame or len(frame) % 2:
+        raise ProtocolError("bad_audio_frame", f"An audio frame must hold whole 16-bit samples; this one has "
+                                               f"{len(frame)} bytes. It was dropped.")
+    return AudioIn(frame)
+
+
+def _audio_start(data: dict[str, Any]) -> AudioStart:
+    """`audio_start`: the declared format must be the one the server listens to."""
+    extra = set(data) - {"v", "type", "rate", "format", "channels", "mode"}
+    if extra:
+        raise ProtocolError("bad_field", f"'audio_start' has no field {', '.join(sorted(extra))}.")
+    if "rate" not in data or "format" not in data:
+        raise ProtocolError("bad_field", f"'audio_start' needs 'rate' ({AUDIO_RATE}) and 'format' "
+                                         f"(\"{AUDIO_FORMAT}\").")
+    rate, form, channels = data["rate"], data["format"], data.get("channels", 1)
+    if (rate, form, channels) != (AUDIO_RATE, AUDIO_FORMAT, 1) or isinstance(rate, bool) or isinstance(channels, bool):
+        raise ProtocolError("bad_audio_format", f"The microphone stream must be {AUDIO_RATE} Hz mono 16-bit "
+                                                f"little-endian PCM (rate {AUDIO_RATE}, format \"{AUDIO_FORMAT}\", "
+                                                f"channels 1), not rate {rate!r}, format {form!r}, channels "
+                                                f"{channels!r}. Resample it on the client.")
+    mode = data.get("mode", "hands_free")
+    for known in MODES:
+        if mode == known:
+            return AudioStart(known)
+    raise ProtocolError("bad_field", f"'audio_start' mode must be one of {', '.join(MODES)}, not {mode!r}.")
 
 
 def _text(data: dict[str, Any]) -> str:

@@ -1,4 +1,9 @@
-"""One WebSocket conversation: frames in, the companion's events out, each reply in its own task."""
+"""One WebSocket conversation: frames in, the companion's events out, each reply in its own task.
+
+Text frames are typed JSON events; binary frames are the microphone's audio, handed to the session's voice
+(`os1.server.voice`, imported when the first `audio_start` arrives, so a server without the voice extra still
+serves text and says what to install).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,19 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
+from typing import TYPE_CHECKING
 
 from os1 import __version__
 from os1.companion import Companion
-from os1.errors import OS1Error
+from os1.errors import OS1Error, SpeechUnavailable
 from os1.events import ReplyDelta, ReplyDone, ReplyStarted
 from os1.server.protocol import (
+    AudioEnd,
+    AudioIn,
+    AudioStart,
     Cancel,
+    ClientEvent,
+    EndTurn,
     Failure,
     Hello,
     Ping,
@@ -27,8 +38,13 @@ from os1.server.protocol import (
     encode,
 )
 
-Send = Callable[[str], Awaitable[None]]
-"""Sends one text frame to the client; raises `ClientGone` when it has disconnected."""
+if TYPE_CHECKING:
+    from os1.server.voice import SpeechFactory, VoiceSession
+
+Send = Callable[[str | bytes], Awaitable[None]]
+"""Sends one text or binary frame to the client; raises `ClientGone` when it has disconnected."""
+AUDIO_FRAMES_PER_S = 60
+"""Most binary frames a session may send in a second (a microphone sends 10–50: 20–100 ms each)."""
 
 
 class ClientGone(Exception):
@@ -36,46 +52,116 @@ class ClientGone(Exception):
 
 
 class Session:
-    """The protocol for one client: strict parsing, a rate limit, and at most one reply at a time."""
+    """The protocol for one client: strict parsing, rate limits, at most one reply at a time, and voice.
 
-    def __init__(self, companion: Companion, send: Send, *, rate: RateLimit | None = None) -> None:
+    `speech` builds the voice's engines (None: the embedded ones, Silero, PocketSphinx and Piper)."""
+
+    def __init__(self, companion: Companion, send: Send, *, rate: RateLimit | None = None,
+                 speech: SpeechFactory | None = None, audio_rate: RateLimit | None = None) -> None:
         self.companion = companion
         self._send = send
         self._lock = asyncio.Lock()
         self._rate = rate or RateLimit()
-        self._limited = False
+        self._audio_rate = audio_rate or RateLimit(AUDIO_FRAMES_PER_S)
+        self._bursts: set[str] = set()
+        """The limits whose current burst of refused frames the client has been told of."""
+        self._unheard = False
+        self._speech = speech
+        self._voice: VoiceSession | None = None
         self._reply: asyncio.Task[None] | None = None
         self._started: ReplyStarted | None = None
         self._parts: list[str] = []
 
     async def send(self, event: ServerEvent) -> None:
-        """Send one event; the reply task and the reader never interleave a frame."""
+        """Send one event; the reply task, the voice and the reader never interleave a frame."""
+        await self.send_frame(encode(event))
+
+    async def send_frame(self, frame: str | bytes) -> None:
+        """Send one encoded text frame or binary audio frame, whole."""
         async with self._lock:
-            await self._send(encode(event))
+            await self._send(frame)
 
     async def receive(self, frame: str | bytes | None) -> None:
         """Handle one client frame; a bad or excess one gets an `error` event and the session goes on."""
-        if not self._rate.allow(time.monotonic()):
-            if not self._limited:  # one error per burst, not one per dropped frame
-                self._limited = True
-                await self.send(Failure("rate_limited", "Too many messages at once; some were dropped."))
+        if isinstance(frame, bytes):
+            await self._audio(frame)
             return
-        self._limited = False
+        if not await self._admitted(self._rate, "text", "Too many messages at once; some were dropped."):
+            return
+        event = await self._decoded(frame)
+        if event is not None:
+            await self._handle(event)
+
+    async def _admitted(self, limit: RateLimit, kind: str, message: str) -> bool:
+        """Whether a frame passes `limit`; the first refused frame of a burst tells the client (one error per
+        burst, not one per dropped frame)."""
+        if limit.allow(time.monotonic()):
+            self._bursts.discard(kind)
+            return True
+        if kind not in self._bursts:
+            self._bursts.add(kind)
+            await self.send(Failure("rate_limited", message))
+        return False
+
+    async def _decoded(self, frame: str | bytes | None) -> ClientEvent | None:
+        """The frame's event, or None after telling the client what is wrong with it."""
         try:
-            event = decode(frame)
+            return decode(frame)
         except ProtocolError as exc:
             await self.send(Failure(exc.code, exc.message))
-            return
+            return None
+
+    async def _handle(self, event: ClientEvent) -> None:
         if isinstance(event, Ping):
             await self.send(Pong())
         elif isinstance(event, Hello):
             await self.hello()
         elif isinstance(event, Cancel):
             await self.cancel()
-        elif self.replying():
-            await self.send(Failure("busy", "I'm still answering; cancel first or wait for the reply to end."))
-        else:
-            self._reply = asyncio.create_task(self._say(event))
+        elif isinstance(event, AudioStart):
+            await self._start_voice(event)
+        elif isinstance(event, AudioEnd):
+            if self._voice is not None:
+                await self._voice.end()
+        elif isinstance(event, EndTurn):
+            if self._voice is None or not self._voice.listening():
+                await self.send(_NOT_STARTED)
+            else:
+                await self._voice.end_turn()
+        elif isinstance(event, Say):
+            if self.replying():
+                await self.send(Failure("busy", "I'm still answering; cancel first or wait for the reply to end."))
+            else:
+                self._reply = asyncio.create_task(self._say(event))
+
+    async def _audio(self, frame: bytes) -> None:
+        """A binary frame: the next piece of the microphone stream, once `audio_start` declared it."""
+        if not await self._admitted(self._audio_rate, "audio", "Audio frames are coming too fast (send 20–100 ms "
+                                                               "per frame); some were dropped."):
+            return
+        event = await self._decoded(frame)
+        if event is None:
+            return
+        if self._voice is None or not self._voice.listening():
+            if not self._unheard:  # one error until the stream starts, not one per frame
+                self._unheard = True
+                await self.send(_NOT_STARTED)
+        elif isinstance(event, AudioIn):
+            await self._voice.feed(event.pcm)
+
+    async def _start_voice(self, event: AudioStart) -> None:
+        """Start listening (the engines load in a thread; `voice_ready` follows), or change the mode."""
+        self._unheard = False
+        if self._voice is None:
+            try:
+                from os1.server.voice import VoiceSession, embedded_engines
+            except ImportError as exc:
+                missing = SpeechUnavailable(f"Talking needs the Python package '{exc.name}', which is not installed.",
+                                            hint="Install the voice extra: pip install 'os1[voice]'")
+                await self.send(Failure(missing.code, missing.friendly()))
+                return
+            self._voice = VoiceSession(self.companion, self.send_frame, self._speech or embedded_engines)
+        self._voice.start(event.mode)
 
     async def hello(self) -> None:
         """`ready`, then what the OS says as a conversation opens (first-boot questions or welcome back)."""
@@ -86,11 +172,15 @@ class Session:
             await self.send(event)
 
     def replying(self) -> bool:
-        """Whether a reply is in progress."""
-        return self._reply is not None and not self._reply.done()
+        """Whether a reply is in progress (typed, or spoken and still being made or heard)."""
+        typed = self._reply is not None and not self._reply.done()
+        return typed or (self._voice is not None and self._voice.replying())
 
     async def cancel(self) -> None:
-        """Stop the reply in progress: its words so far are stored as interrupted, and the client is told."""
+        """Stop the reply in progress: a typed one's words so far are stored as interrupted, a spoken one's
+        words that were heard; the client is told either way."""
+        if self._voice is not None:
+            await self._voice.interrupt()
         if self._reply is None or self._reply.done():
             return
         self._reply.cancel()
@@ -101,11 +191,16 @@ class Session:
             self._started = None
 
     async def close(self) -> None:
-        """The client is gone: stop the reply (its partial text is stored as interrupted)."""
-        if self._reply is not None and not self._reply.done():
-            self._reply.cancel()
+        """The client is gone: stop the reply (its partial text is stored as interrupted); what the user was
+        saying is ended and stored first."""
+        reply = self._reply if self._reply is not None and not self._reply.done() else None
+        if reply is not None:
+            reply.cancel()
+        if self._voice is not None:
+            await self._voice.close()
+        if reply is not None:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._reply
+                await reply
 
     async def _say(self, event: Say) -> None:
         self._started, self._parts = None, []
@@ -123,3 +218,6 @@ class Session:
             await self.send(Failure(exc.code, exc.friendly()))
         except ClientGone:  # closing the stream (above) stored the reply as interrupted
             self._started = None
+
+
+_NOT_STARTED = Failure("audio_not_started", "Send audio_start (16 kHz mono s16le) before audio; this was dropped.")

@@ -16,6 +16,16 @@ function addLine(who, words, cls) {
   li.textContent = `${who}: ${words}`;
   if (cls) li.className = cls;
   lines.appendChild(li);
+  drawer.scrollTop = drawer.scrollHeight;  // an open transcript follows the conversation
+  return li;
+}
+
+const keyed = new Map();  // lines a later event may correct: a spoken reply cut short, a user who went on
+function setLine(key, who, words, cls) {
+  const old = keyed.get(key);
+  if (old && !words) { old.remove(); keyed.delete(key); }
+  else if (old) { old.textContent = `${who}: ${words}`; old.className = cls || ""; }
+  else if (words) keyed.set(key, addLine(who, words, cls));
 }
 
 function busy(on) {
@@ -59,7 +69,7 @@ function handle(event) {
     case "reply_done":
       streaming = false;
       reply.textContent = event.text;
-      if (event.text) addLine(osName, event.text, event.status === "interrupted" ? "interrupted" : "");
+      setLine("os" + event.turn_id, osName, event.text, event.status === "interrupted" ? "interrupted" : "");
       busy(false);
       setState("idle");
       break;
@@ -80,11 +90,21 @@ function handle(event) {
 function connect() {
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
   socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";  // binary frames are the OS's speech (voice.js)
   socket.onopen = () => { retry = 1000; emit("hello", {}); setState("idle"); };
   socket.onmessage = (message) => {
-    try { handle(JSON.parse(message.data)); } catch (err) { console.error(err); }
+    if (typeof message.data !== "string") { if (window.OS1Voice) OS1Voice.audio(message.data); return; }
+    try {
+      const event = JSON.parse(message.data);
+      handle(event);
+      if (window.OS1Voice) OS1Voice.event(event);
+    } catch (err) { console.error(err); }
   };
   socket.onclose = () => {
+    // a socket refused for want of a sign-in (expired, or signed out in another tab) goes back to /login
+    fetch("/api/me", { credentials: "same-origin" })
+      .then((r) => { if (r.status === 401) location.assign("/login"); }).catch(() => {});
+    if (window.OS1Voice) OS1Voice.closed();
     busy(false);
     setState("offline");
     status.textContent = "Reconnecting…";
@@ -111,6 +131,7 @@ text.addEventListener("input", () => { text.style.height = ""; text.style.height
 stop.addEventListener("click", () => emit("cancel", {}));
 $("history").addEventListener("click", () => {
   drawer.hidden = !drawer.hidden;
+  drawer.scrollTop = drawer.scrollHeight;  // opens on the newest lines
   $("history").setAttribute("aria-expanded", String(!drawer.hidden));
 });
 $("close").addEventListener("click", () => { drawer.hidden = true; $("history").setAttribute("aria-expanded", "false"); });
