@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # Debian packages the project needs: a C++ toolchain and cmake compile llama-cpp-python once; espeak-ng is the
 # light voice and gives speech recognition the pronunciation of new words; libportaudio2 is the microphone and
-# speaker of live `os1 talk`.
-DEB_PACKAGES := g++ cmake espeak-ng libportaudio2
+# speaker of live `os1 talk`; chromium (driven by Playwright, never a downloaded browser) and its DejaVu fonts run
+# the web page's tests and draw docs/screenshot.png.
+DEB_PACKAGES := g++ cmake espeak-ng libportaudio2 chromium fonts-dejavu-core
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint bench deb clean

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import openai
 import pytest
-import uvicorn
 
 from os1.config import Settings
 from os1.memory import Database
@@ -19,7 +15,7 @@ from os1.server.auth import api_key
 from os1.server.openai_api import MAX_BODY_BYTES
 from os1.testing import FakeLLM
 from tests.db_helpers import turns
-from tests.test_server import ANSWERS, opener_for
+from tests.server_helpers import ANSWERS, opener_for, serving
 
 
 @pytest.fixture
@@ -31,23 +27,8 @@ def server(settings: Settings) -> Iterator[tuple[str, str, FakeLLM]]:
     finally:
         db.close()
     llm = FakeLLM()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, opener=opener_for(llm)), log_level="warning", lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert running.started
-    try:
-        yield f"http://127.0.0.1:{port}", key, llm
-    finally:
-        running.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serving(create_app(settings, opener=opener_for(llm))) as url:
+        yield url, key, llm
 
 
 def onboarded(client: openai.OpenAI) -> None:
