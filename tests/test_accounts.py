@@ -374,3 +374,31 @@ def test_each_user_gets_their_own_api_key_from_the_settings_api(settings: Settin
         assert ada.get("/v1/models", headers=auth).status_code == 401  # the old key stopped working
         assert ada.get("/v1/models", headers={"Authorization": f"Bearer {new['key']}"}).status_code == 200
         assert bob.get("/v1/models", headers={"Authorization": f"Bearer {bob_key}"}).status_code == 200
+
+
+def test_no_route_lets_one_account_read_or_change_anothers_data(settings: Settings, fake: FakeLLM) -> None:
+    """Through the real sign-in: memory, history, settings, the socket and the API, each from the other side."""
+    make_accounts(settings, "ada", "bob")
+    with client(settings, fake) as ada, client(settings, fake, accounts=True) as bob:
+        sign_in(ada, "ada")
+        sign_in(bob, "bob")
+        talk(bob, "My sister Catherine lives in Lisbon.")
+        talk(ada, "I like long walks")
+        bob_items = bob.get("/api/memory").json()["items"]
+        assert bob_items and any("Catherine" in i["text"] for i in bob_items)
+        assert not any("Catherine" in i["text"] for i in ada.get("/api/memory").json()["items"])
+        for item in bob_items:
+            assert ada.patch(f"/api/memory/items/{item['id']}", json={"text": "changed"},
+                             headers=csrf(ada)).status_code == 404
+            assert ada.delete(f"/api/memory/items/{item['id']}", headers=csrf(ada)).status_code == 404
+        assert ada.delete("/api/memory/vocabulary/Catherine", headers=csrf(ada)).status_code == 404
+        assert ada.post("/api/memory/forget", json={"topic": "Catherine"}, headers=csrf(ada)).json()["forgotten"][
+            "turns"] == 0
+        assert not any("Catherine" in t["text"] for t in ada.get("/api/history?limit=500").json()["turns"])
+        bob_name = bob.get("/api/settings").json()["name"]
+        assert ada.post("/api/settings", json={"name": "Juniper"}, headers=csrf(ada)).status_code == 200
+        assert bob.get("/api/settings").json()["name"] == bob_name != "Juniper"
+        # bob's CSRF token is no good with ada's sign-in, and the other way round
+        assert ada.post("/api/key", headers={"X-CSRF-Token": bob.cookies[CSRF_COOKIE]}).status_code == 403
+        assert [i["text"] for i in bob.get("/api/memory").json()["items"]] == [i["text"] for i in bob_items]
+        assert any("Catherine" in t["text"] for t in bob.get("/api/history").json()["turns"])
