@@ -75,6 +75,16 @@ PREPARED_FOR_S = 120.0
 """How long a preparation stays usable: the note's time would be wrong after that."""
 
 
+@dataclass(frozen=True, slots=True)
+class _TurnState:
+    """What one turn reads once and uses several times."""
+
+    system: str
+    """The system prompt (persona and profile)."""
+    terms: dict[str, str]
+    """The user's own words and what they mean."""
+
+
 class _Pump:
     """Runs a model's stream ahead of its reader: the reply is being made, and previewed, while nobody reads it
     yet (the user's turn is not over, or speech synthesis is busy)."""
@@ -231,14 +241,15 @@ class Companion:
         `say`. None when there
         is nothing to reuse, or the words would not get a model reply (onboarding, a rename…)."""
         try:
-            route = self.route(partial) if partial.strip() else "reply"
+            route = self.route(partial if partial.strip() else "…")  # "…": only onboarding stops an empty one
         except InputError:
             return None
-        if route != "reply" or self.onboarding().next_question() is not None:
+        if route != "reply":
             return None
         history = self._history(amend)
+        turn = self._turn()
         if not partial.strip():
-            context = self._context("…", [], history, now())
+            context = self._context("…", [], history, now(), turn)
             await self.llm.prepare(context.messages[:-2])
             return None
         text = clean_input(partial)
@@ -246,11 +257,11 @@ class Companion:
         if kept is not None:
             memories = list(kept.memories)
         else:
-            memories = await self._recall(text, None, self._in_view(history, text))
+            memories = await self._recall(text, None, self._in_view(history, text, turn), turn)
             if memory_tokens is not None:
                 memories = fit_memories(memories, memory_tokens, self.llm.count_tokens)
         when = kept.when if kept is not None else now()
-        context = self._context(text, memories, history, when)
+        context = self._context(text, memories, history, when, turn)
         await self.llm.prepare(context.messages)
         return Prepared(text, tuple(memories), tuple(history), when)
 
@@ -365,6 +376,7 @@ class Companion:
     async def _respond(self, text: str, at: datetime | None, prepared: Prepared | None, commit: Awaitable[bool] | None,
                        preview: Preview | None, amend: int | None) -> AsyncGenerator[CompanionEvent, None]:
         history = list(prepared.history) if prepared else self._history(amend)
+        turn = self._turn()
         user_turn = None
         if commit is None:
             user_turn = self._keep_said(text, at, amend)
@@ -372,9 +384,9 @@ class Companion:
         if prepared is not None:
             memories = list(prepared.memories)
         else:
-            in_view = self._in_view(history, text) | ({user_turn} if user_turn else set())
-            memories = await self._recall(text, at, in_view)
-        context = self._context(text, memories, history, prepared.when if prepared else at or now())
+            in_view = self._in_view(history, text, turn) | ({user_turn} if user_turn else set())
+            memories = await self._recall(text, at, in_view, turn)
+        context = self._context(text, memories, history, prepared.when if prepared else at or now(), turn)
         pump = _Pump(self.llm.stream(context.messages, max_tokens=self.max_reply_tokens,
                                      temperature=self.temperature), preview)
         try:
@@ -398,27 +410,32 @@ class Companion:
         self.amend(amend, text)
         return amend
 
-    def _context(self, text: str, memories: list[str], history: list[Turn], when: datetime) -> Context:
+    def _turn(self) -> _TurnState:
+        """The persona and the user's vocabulary, read once for everything one turn (or preparation) builds."""
+        return _TurnState(system_prompt(self.store.profile()), self.memory.vocabulary() if self.memory else {})
+
+    def _context(self, text: str, memories: list[str], history: list[Turn], when: datetime,
+                 turn: _TurnState) -> Context:
         """What the model reads: persona, history, the note (time, memories), then the user's words."""
         return build_context(
-            system=system_prompt(self.store.profile()), note=lambda kept: context_note(when, kept),
-            memories=memories, history=history, user_text=self.memory.read(text) if self.memory else text,
+            system=turn.system, note=lambda kept: context_note(when, kept), memories=memories, history=history,
+            user_text=self.memory.read(text, turn.terms) if self.memory else text,
             budget=Budget(self.llm.context_tokens, self.max_reply_tokens), count=self.llm.count_tokens)
 
-    def _in_view(self, history: list[Turn], text: str) -> set[int]:
+    def _in_view(self, history: list[Turn], text: str, turn: _TurnState) -> set[int]:
         """Turns the context will show anyway (recall need not repeat them)."""
-        room = history_budget(system_prompt(self.store.profile()), text,
-                              Budget(self.llm.context_tokens, self.max_reply_tokens), self.llm.count_tokens)
+        room = history_budget(turn.system, text, Budget(self.llm.context_tokens, self.max_reply_tokens),
+                              self.llm.count_tokens)
         return {t.id for t in turns_in_view(history, room, self.llm.count_tokens)}
 
-    async def _recall(self, text: str, at: datetime | None, in_view: set[int]) -> list[str]:
+    async def _recall(self, text: str, at: datetime | None, in_view: set[int], turn: _TurnState) -> list[str]:
         """Memories for the context slot, leaving out turns the history already shows."""
         if self.recall is not None:
             return await self.recall(text)
         if self.memory is None:
             return []
-        words = self.memory.read(text)
-        terms = [f"{term} is {meaning}." for term, meaning in self.memory.vocabulary().items()
+        words = self.memory.read(text, turn.terms)
+        terms = [f"{term} is {meaning}." for term, meaning in turn.terms.items()
                  if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", words)]
         found = await self.memory.recall(words, k=self.recall_k + min(len(in_view), 40), at=at)
         fresh = [r for r in found if r.kind != "turn" or not set(r.turn_ids) <= in_view]  # items say more

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -377,9 +377,10 @@ class Memory:
         """Add a term to the personal vocabulary."""
         self.tables.add_term(term.strip(), meaning.strip())
 
-    def read(self, text: str) -> str:
-        """The user's words with their own terms written their way ("leaving peak" → "leaving Peak")."""
-        for term in sorted(self.tables.terms(), key=len, reverse=True):
+    def read(self, text: str, terms: Mapping[str, str] | None = None) -> str:
+        """The user's words with their own terms written their way ("leaving peak" → "leaving Peak").
+        `terms`: the vocabulary, when the caller has just read it."""
+        for term in sorted(self.tables.terms() if terms is None else terms, key=len, reverse=True):
             text = re.sub(rf"(?<!\w){re.escape(term)}(?!\w)", term, text, flags=re.IGNORECASE)
         return text
 
