@@ -471,9 +471,10 @@ class Companion:
         if status != "complete" and not text.strip():
             self.store.delete_turn(reply_id)
             return
-        self.store.update_turn(reply_id, text.strip(), status)
-        if self.memory is not None and status == "complete":
-            self.memory.index_turn(reply_id)
+        with self.store.transaction():
+            self.store.update_turn(reply_id, text.strip(), status)
+            if self.memory is not None and status == "complete":
+                self.memory.index_turn(reply_id)
 
     def truncate_reply(self, turn_id: int, spoken: str) -> None:
         """Keep only the words of a reply that were actually heard (the user cut in), marked interrupted."""

@@ -11,6 +11,7 @@ from os1 import cli_memory
 from os1.companion import Companion
 from os1.config import Settings
 from os1.memory.api import Memory, Workers
+from os1.memory.store import Database
 
 LOCAL_USER = "local"
 """The one user of local single-user mode."""
@@ -39,13 +40,16 @@ def open_companion(settings: Settings, user: str = LOCAL_USER, console: Console 
 
 
 @contextmanager
-def shared_opener(settings: Settings, console: Console | None = None) -> Iterator[Opener]:
-    """An opener for the many users of one server: they share one database connection, one model, one
-    sentence embedder and memory's two threads; each user has their own store, memory and companion."""
+def shared_opener(settings: Settings, console: Console | None = None,
+                  db: Database | None = None) -> Iterator[Opener]:
+    """An opener for the many users of one server: they share one database connection (`db`, else one of
+    its own), one model, one sentence embedder and memory's threads; each user has their own store, memory
+    and companion."""
     from os1.llm import get_model
     from os1.memory import Database
 
-    db = Database(settings.db_path)
+    own = db is None
+    db = db or Database(settings.db_path)
     workers = Workers()
     try:
         llm = get_model(settings.model, settings)
@@ -65,4 +69,5 @@ def shared_opener(settings: Settings, console: Console | None = None) -> Iterato
         yield opener
     finally:
         workers.close()
-        db.close()
+        if own:
+            db.close()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -59,15 +61,24 @@ class Recollection:
         return self.text
 
 
+def _background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: per thread): background embedding then takes only
+    the time that replies leave free."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 @dataclass(frozen=True)
 class Workers:
-    """The threads memory works on: one embeds, one searches. A server shares one pair among all its users
-    (thousands of users must not mean thousands of threads)."""
+    """The threads memory works on: one embeds in the background (at the lowest priority), two search and
+    embed queries. A server shares them among all its users (thousands of users must not mean thousands of
+    threads)."""
 
     embed: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-embed"))
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-embed",
+                                                   initializer=_background_priority))
     search: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-search"))
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="os1-search"))
 
     def close(self) -> None:
         """Stop both threads, dropping work not yet started."""
@@ -104,11 +115,12 @@ class Memory:
                  at: datetime | None = None, session_id: int | None = None,
                  status: TurnStatus = "complete") -> int:
         """Store a turn verbatim (durable on return) and index its words; vectors and items follow."""
-        turn_id = self.store.add_turn(role, text, session_id=session_id, status=status, at=at, speaker=speaker)
+        with self.store.transaction():
+            turn_id = self.store.add_turn(role, text, session_id=session_id, status=status, at=at, speaker=speaker)
+            if status == "complete":
+                self.index_turn(turn_id)
         if self._speakers is not None and speaker:
             self._speakers.add(speaker)
-        if status == "complete":
-            self.index_turn(turn_id)
         return turn_id
 
     def keep(self, text: str, *, speaker: str, at: datetime | None = None, session_id: int | None = None) -> int:
@@ -120,6 +132,11 @@ class Memory:
     def index_turn(self, turn_id: int) -> None:
         """Put a complete turn in the full-text index, refresh its predecessor (whose context it now is),
         and queue the background work of both."""
+        with self.store.transaction():
+            self._index_turn(turn_id)
+        self.kick()
+
+    def _index_turn(self, turn_id: int) -> None:
         turn = self.store.turns_by_id([turn_id]).get(turn_id)
         if turn is None:
             return
@@ -133,7 +150,6 @@ class Memory:
                              after_before)
             self.tables.mark([before[0]], EMBED)
             self._dirty.add(before[0])
-        self.kick()
 
     def _index_text(self, turn_id: int, speaker: str, text: str, before: tuple[int, str, str] | None,
                     after: tuple[int, str, str] | None) -> None:
@@ -168,6 +184,7 @@ class Memory:
         return bool(self.tables.pending_turns(1) or (self.embedder and self.tables.unembedded_items(1)))
 
     async def _work(self) -> None:
+        await self._idle.wait()  # after the reply: the user's turn is then embedded once, with its reply around it
         while self._has_work():
             pending = self.tables.pending_turns(BATCH)
             self._dirty -= set(pending)
@@ -188,22 +205,26 @@ class Memory:
             texts.append(ranking.embedding_text(turn.speaker, turn.text, *self._neighbours(turn.id)))
             if states.get(turn.id) == EMBED:
                 continue
-            for item in await self._extract(turn):
-                memory_id = self.tables.add_item(item, turn.created_at, [turn.id])
-                if memory_id is not None:
-                    self.tables.index(memory_doc(memory_id), ranking.item_document(item.subject, item.text))
-                    docs.append(memory_doc(memory_id))
-                    texts.append(item.text)
-                    if item.kind == "vocabulary":
-                        self.tables.add_term(item.subject, item.value)
+            items = await self._extract(turn)
+            with self.store.transaction():
+                for item in items:
+                    memory_id = self.tables.add_item(item, turn.created_at, [turn.id])
+                    if memory_id is not None:
+                        self.tables.index(memory_doc(memory_id), ranking.item_document(item.subject, item.text))
+                        docs.append(memory_doc(memory_id))
+                        texts.append(item.text)
+                        if item.kind == "vocabulary":
+                            self.tables.add_term(item.subject, item.value)
         if self.embedder is None or not docs:
             return
         embedder = self.embedder
         vectors = await asyncio.get_running_loop().run_in_executor(self._pool, embedder.embed, texts)
         index = self._vectors()
-        for doc, vector in zip(docs, vectors, strict=True):
-            self.tables.save_vector(doc, vector)
-            if index is not None:
+        with self.store.transaction():
+            for doc, vector in zip(docs, vectors, strict=True):
+                self.tables.save_vector(doc, vector)
+        if index is not None:
+            for doc, vector in zip(docs, vectors, strict=True):
                 index.add(("doc", doc), vector)
 
     async def _extract(self, turn: Turn) -> list[Extracted]:
@@ -290,14 +311,14 @@ class Memory:
         if plan.anchor is not None and plan.span is None and plan.dates is None:
             plan = ranking.anchored(plan, self._anchor_date(plan.anchor.event))
         index = self._vectors()
-        # The full-text search runs on a thread while this one embeds the query and scans the vectors: both
-        # release the GIL, and nothing else touches the connection meanwhile (no await until it is joined).
+        # The full-text search and the query's embedding run on threads (both release the GIL) while the event
+        # loop serves other sessions; the connection is shared, and SQLite serialises its use.
         text_job = self._searcher.submit(self._text_hits, plan.words) if plan.words else None
         hits = None
         if index is not None and len(index):
-            vector = self._embed_query(plan.dense_query or query)
+            vector = await asyncio.wrap_future(self._searcher.submit(self._embed_query, plan.dense_query or query))
             hits = index.search(vector, ranking.CANDIDATES) if vector is not None else None
-        text_hits = text_job.result() if text_job is not None else {}
+        text_hits = await asyncio.wrap_future(text_job) if text_job is not None else {}
         cosines = {key[1]: score for key, score in hits.top.items()} if hits else {}
         for doc in text_hits:
             if hits is not None and doc not in cosines and (score := hits.score(("doc", doc))) is not None:
@@ -308,9 +329,13 @@ class Memory:
 
     def _text_hits(self, words: list[str]) -> dict[int, float]:
         """Full-text relevance of the best documents for the query's words (rare words only, in a big store)."""
-        frequencies, total = self.tables.document_frequencies(words)
-        ratio = textproc.MAX_DOC_RATIO if total >= ranking.PRUNE_FROM else 1.0
-        match = textproc.fts_query(textproc.prune_common(words, frequencies, total, ratio))
+        if self.tables.document_count() < ranking.PRUNE_FROM and len(words) <= textproc.MAX_QUERY_TERMS:
+            kept = list(words)  # what prune_common keeps in a small store, without counting each word's documents
+        else:
+            frequencies, total = self.tables.document_frequencies(words)
+            ratio = textproc.MAX_DOC_RATIO if total >= ranking.PRUNE_FROM else 1.0
+            kept = textproc.prune_common(words, frequencies, total, ratio)
+        match = textproc.fts_query(kept)
         return self.tables.text_search(match, ranking.CANDIDATES) if match else {}
 
     def _anchor_date(self, event: str) -> datetime | None:

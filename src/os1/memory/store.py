@@ -5,7 +5,9 @@ A damaged or locked database is refused with a clear error and never overwritten
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +117,22 @@ class Database:
         except sqlite3.OperationalError as exc:
             raise _refuse(self.path, exc) from exc
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the statements inside as one transaction: one commit, so one sync, instead of one per statement
+        (a turn and its full-text entries are durable together). Nested use joins the outer transaction. Never
+        hold one across an `await`: other users' statements on the shared connection would join it."""
+        if self._conn.in_transaction:
+            yield
+            return
+        self.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
     def user(self, name: str) -> UserStore:
         """The store of one user, created on first use."""
         self.execute("INSERT OR IGNORE INTO users(name, created_at) VALUES (?, ?)", (name, stamp(None)))
@@ -135,6 +153,10 @@ class UserStore:
         self._db = db
         self.user_id = user_id
         self.name = name
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """One commit for the statements inside (`Database.transaction`)."""
+        return self._db.transaction()
 
     def start_session(self, at: datetime | None = None) -> int:
         """Open a conversation session; turns carry its id."""

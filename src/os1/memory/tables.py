@@ -98,9 +98,13 @@ class MemoryTables:
         marks = ",".join("?" * len(stems))
         counts = dict(self.db.execute(f"SELECT term, doc FROM temp.{self.fts}_terms WHERE term IN ({marks})",
                                       tuple(stems.values())).fetchall()) if stems else {}
-        if self._documents is None:  # counted once, then kept up to date by index()
+        return {word: int(counts.get(stem, 0)) for word, stem in stems.items()}, self.document_count()
+
+    def document_count(self) -> int:
+        """How many documents the full-text index holds (counted once, then kept up to date by `index`)."""
+        if self._documents is None:
             self._documents = int(self.db.execute(f"SELECT count(*) FROM {self.fts}_docsize").fetchone()[0])
-        return {word: int(counts.get(stem, 0)) for word, stem in stems.items()}, self._documents
+        return self._documents
 
     def unindex(self, docs: list[int]) -> None:
         """Remove documents from the full-text index (their terms stay in old segments until `compact`)."""
@@ -125,9 +129,10 @@ class MemoryTables:
     def mark(self, turn_ids: list[int], state: int) -> None:
         """Set turns' background state: EXTRACT (items and vector to make), EMBED (vector only) or DONE.
         A turn still waiting for EXTRACT keeps waiting for it when asked to EMBED."""
-        for turn_id in turn_ids:
-            self.db.execute("UPDATE turns SET indexed = ? WHERE id = ? AND user_id = ? AND NOT (? = 2 AND indexed = 0)",
-                            (state, turn_id, self.user_id, state))
+        with self.db.transaction():
+            for turn_id in turn_ids:
+                self.db.execute("UPDATE turns SET indexed = ? WHERE id = ? AND user_id = ? "
+                                "AND NOT (? = 2 AND indexed = 0)", (state, turn_id, self.user_id, state))
 
     def unembedded_items(self, limit: int) -> list[int]:
         """Ids of memory items that have no vector yet (imported ones)."""

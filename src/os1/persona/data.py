@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 
+@functools.cache
 def text(name: str) -> str:
     """A text file from `os1/persona/data`."""
     return resources.files("os1.persona").joinpath("data", name).read_text(encoding="utf-8").strip()

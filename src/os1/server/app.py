@@ -103,7 +103,10 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
         with contextlib.ExitStack() as stack:
             db = Database(settings.db_path)
             stack.callback(db.close)
-            companions = Companions(settings, opener or stack.enter_context(shared_opener(settings)),
+            # One connection for the accounts and every companion: each connection holds the whole schema
+            # (every user's full-text index), and a user's first index made on one would make the other re-read
+            # it all (seconds, with thousands of users) on its next statement.
+            companions = Companions(settings, opener or stack.enter_context(shared_opener(settings, db=db)),
                                     keep_idle=keep_idle, frames_per_second=user_frames_per_second,
                                     requests_per_minute=user_requests_per_minute)
             app.state.companions, app.state.local_user = companions, user
