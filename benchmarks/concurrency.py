@@ -1,42 +1,52 @@
 """Many people at once: N concurrent WebSocket sessions, each its own user, against one server process.
 
-    .venv/bin/python benchmarks/concurrency.py [--sessions 8316] [--interval 30] [--duration 120] [--clients 2]
-    .venv/bin/python benchmarks/concurrency.py --quick          # 200 sessions, 15 s: a smoke run
+    .venv/bin/python benchmarks/concurrency.py        # 8,316 sessions, a line a minute each, 120 s measured
+    .venv/bin/python benchmarks/concurrency.py --quick                  # 200 sessions, 15 s: a smoke run
+    .venv/bin/python benchmarks/concurrency.py --embedder none          # memory by keywords only
 
-In *Her* the OS talks with 8,316 people at once, each privately. Here each session is its own account: before
+In *Her* the OS talks with 8,316 people at once, each privately. Here each session is its own account. Before
 the server starts, N accounts are made in a fresh OS1 home (one argon2 hash, made once, serves every password:
-hashing 8,316 passwords would take minutes and the benchmark never checks one), each is signed in
-(`Accounts.sign_in`) and each user's first boot is already over (their profile answers and the OS's name are
-stored, and their full-text index exists, as for anyone who has used OS1 before). The server is what
-`os1 serve` runs when accounts exist: `create_app(settings, accounts=True)` under uvicorn (uvloop, httptools,
-log level warning, the same WebSocket size limit), in its own process, with the default opener
-(`shared_opener`: one database connection, one model, one sentence embedder and memory's two threads for all
-users). Everything is real except the model: the SQLite store with every turn synced before it is answered, the
-memory (full-text search, the vector index, the query embedded per turn, turns embedded in the background),
-the gate resolving each socket's `os1_session` cookie, and the protocol. The model is a scripted one that
-streams a fixed reply of 13 words at once (`bench`, registered through the plugin hook as any backend is), so
-all of each turn's time is what the server adds. It is not `FakeLLM` because that keeps every message list it
-was asked to continue, which over tens of thousands of turns is hundreds of MB of garbage-collected objects
-that would slow the server down for a reason no real model has.
+hashing 8,316 of them would take minutes and no password is ever checked), each is signed in
+(`Accounts.sign_in`: the cookie's token) and each is past first boot (profile answers and the OS's name stored,
+their full-text index made, as for anyone who has talked to OS1 before). Making N users' full-text tables takes
+time quadratic in N (8,316: about 5 minutes), so the database made is kept in the temp folder and copied for the
+next runs (`--fresh-setup` makes it anew).
 
-`--embedder none` serves the same companions with keyword-only memory (an opener like `shared_opener`, with no
-embedder): what the server adds without the bundled MiniLM, which costs a few ms of CPU per query on the
-server's one event-loop thread and more per turn on the embedding thread.
+The server is what `os1 serve` runs once accounts exist: `create_app(settings, accounts=True)` under uvicorn
+(uvloop, httptools, log level warning, the same WebSocket size limit), alone in its own process, with the
+default opener (`shared_opener`: one database, one model, one sentence embedder and memory's threads for every
+user). Everything is real but the model: the gate resolving each socket's `os1_session` cookie, the protocol,
+the SQLite store with every turn synced before it is answered, the memory (the user's turn indexed at once,
+recall per turn: full-text search, and with the embedder the query embedded and the vectors scanned; items and
+vectors made in the background). The model is a scripted one registered through the plugin hook as any backend
+is: the same 16-word reply to everything, streamed word by word with no delay, so a turn's whole time is what
+the server adds. Named `fake` as `FakeLLM` is (memory then extracts items by its rules alone, as with the
+embedded model `os1 serve` uses by default); not `FakeLLM` itself, which keeps every message list it is given:
+over tens of thousands of turns, hundreds of MB of objects that would slow the garbage collector down for a
+reason no real model has.
 
-The load comes from `--clients` separate processes (the 2-core box runs server and clients together, so they
-are lean: uvloop and a small WebSocket client of their own, no library per frame). Each session connects
-(cookie and a same-origin `Origin`, as a browser sends them), sends `hello` and reads `ready` and the opening
-(welcome back); connections are made in batches (the kernel's accept queue holds 4,096). When all are idle, the
-server's resident memory is read again: memory per idle session = (RSS now − RSS of the started server with no
-session) / N. Then every session talks for `--duration` seconds: its turns arrive as a Poisson process with a
-mean of `--interval` seconds between them (people do not all talk at once; one line every 30 s is a lively chat),
-each turn is `say` → wait for `reply_done`, and its latency is the client's time from sending `say` to reading
-`reply_done` (the scripted model adds about nothing). Turns started before the window ends are awaited. A turn
-that gets an `error` (busy, rate_limited…), a reply not `complete`, a lost connection, or no reply in 60 s is an
-error. The script prints the machine, the load average before and after, the CPU time the server and the
-clients used, and ends with one JSON line: `{"sessions": N, "p99_ms": …, "kb_per_idle_session": …}`.
+`--embedder` picks memory's sentence embedder: `minilm` (default) is the server's own default, the bundled
+all-MiniLM-L6-v2 (a query embedded per turn, on the event loop's thread, and each turn embedded in the
+background with its neighbours as context: several ms of CPU each); `none` is the same companions with memory by
+keywords only (an opener like `shared_opener` without an embedder), what the server adds without it.
 
-`--profile FILE` runs the server under cProfile (which slows it down) and prints its busiest functions.
+The load comes from `--clients` processes (2 cores run server and clients together, so the clients are lean:
+uvloop and a small WebSocket client of their own). Each session connects with its cookie and a same-origin
+`Origin`, as a browser does, sends `hello` and reads `ready` and the opening (welcome back); connections are
+made `--batch` at a time per client (the kernel's accept queue holds 4,096). With every session connected and
+idle, memory per idle session = (server RSS now − RSS of the started server with no session) / N. Then each
+session says one line at a random moment of a warm-up (`--warmup`, by default as long as `--interval`: the same
+rate as measured), its first since the server started, reported apart. Then the measured `--duration`: each
+session's turns arrive as a Poisson process with a mean of `--interval` seconds between them (people do not all
+talk at once: a line a minute each is a steady conversation, typing and reading between lines), each turn
+`say` → wait for `reply_done`, and its latency is the client's time from sending `say` to reading `reply_done`
+(the scripted model adds about nothing). Turns started before the window ends are awaited. A turn answered by an
+`error` (`busy`, `rate_limited`…), a reply not `complete`, a lost connection or no reply in 60 s is an error.
+
+It prints the machine, the load average before and after (other work on the machine slows the server), the CPU
+the server and the clients used, the background memory work left undone when the turns ended (the embedder
+falling behind), and ends with one JSON line: `{"sessions": N, "p99_ms": …, "kb_per_idle_session": …}`.
+`--profile FILE` runs the server under cProfile (slower) and prints its busiest functions.
 """
 
 from __future__ import annotations
@@ -70,7 +80,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine, percentile
 
 REPLY = "That sounds like a lot to carry. Tell me more about how it felt for you."
-"""The scripted model's answer to everything: 15 words, a natural length for a chat line."""
+"""The scripted model's answer to everything: 16 words, a natural length for a chat line."""
 LINES = [
     "I had a strange day at work today.", "My friend Amy is coming over tonight.", "What should I cook for dinner?",
     "I think I will make pasta with basil.", "Do you like music?", "I have been learning the piano lately.",
@@ -547,7 +557,7 @@ def print_profile(path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=8316, help="concurrent sessions, one user each")
-    parser.add_argument("--interval", type=float, default=30.0, help="mean seconds between a session's turns")
+    parser.add_argument("--interval", type=float, default=60.0, help="mean seconds between a session's turns")
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of measured talking")
     parser.add_argument("--warmup", type=float, default=None,
                         help="seconds in which each session first says one line, not measured (default: --interval)")
