@@ -56,6 +56,16 @@ def sign_in(c: TestClient, name: str, password: str = PASSWORD) -> Any:
                   follow_redirects=False)
 
 
+@contextmanager
+def ada_and_bob(settings: Settings, llm: LLM) -> Iterator[tuple[TestClient, TestClient]]:
+    """Two accounts on one server, each signed in from a browser of their own."""
+    make_accounts(settings, "ada", "bob")
+    with client(settings, llm) as ada, client(settings, llm, accounts=True) as bob:
+        sign_in(ada, "ada")
+        sign_in(bob, "bob")
+        yield ada, bob
+
+
 def csrf(c: TestClient) -> dict[str, str]:
     return {"X-CSRF-Token": c.cookies[CSRF_COOKIE]}
 
@@ -250,10 +260,7 @@ def test_failed_passwords_make_a_name_wait(settings: Settings, fake: FakeLLM) ->
 # Isolation ------------------------------------------------------------------------------------------------
 
 def test_users_see_only_their_own_conversation_memory_and_keys(settings: Settings, fake: FakeLLM) -> None:
-    make_accounts(settings, "ada", "bob")
-    with client(settings, fake) as ada, client(settings, fake, accounts=True) as bob:
-        sign_in(ada, "ada")
-        sign_in(bob, "bob")
+    with ada_and_bob(settings, fake) as (ada, bob):
         talk(ada, "my sister Lena lives in Oslo")
         talk(bob, "I keep bees on the roof")
         with bob.websocket_connect("ws://127.0.0.1/ws") as ws:
@@ -361,10 +368,7 @@ def test_idle_companions_beyond_the_limit_are_closed(settings: Settings, fake: F
 
 
 def test_each_user_gets_their_own_api_key_from_the_settings_api(settings: Settings, fake: FakeLLM) -> None:
-    make_accounts(settings, "ada", "bob")
-    with client(settings, fake) as ada, client(settings, fake, accounts=True) as bob:
-        sign_in(ada, "ada")
-        sign_in(bob, "bob")
+    with ada_and_bob(settings, fake) as (ada, bob):
         ada_key, bob_key = ada.get("/api/key").json()["key"], bob.get("/api/key").json()["key"]
         assert ada_key != bob_key and ada.get("/api/key").json()["key"] == ada_key
         assert ada.post("/api/key").status_code == 403  # a change needs the CSRF token
@@ -378,10 +382,7 @@ def test_each_user_gets_their_own_api_key_from_the_settings_api(settings: Settin
 
 def test_no_route_lets_one_account_read_or_change_anothers_data(settings: Settings, fake: FakeLLM) -> None:
     """Through the real sign-in: memory, history, settings, the socket and the API, each from the other side."""
-    make_accounts(settings, "ada", "bob")
-    with client(settings, fake) as ada, client(settings, fake, accounts=True) as bob:
-        sign_in(ada, "ada")
-        sign_in(bob, "bob")
+    with ada_and_bob(settings, fake) as (ada, bob):
         talk(bob, "My sister Catherine lives in Lisbon.")
         talk(ada, "I like long walks")
         bob_items = bob.get("/api/memory").json()["items"]
