@@ -95,6 +95,7 @@ LINES = [
 NAMES = ["Theodore", "Amy", "Catherine", "Paul", "Isabella", "Charles", "Lucy", "Lewman", "Tatiana", "Jocelyn"]
 WS_MAX_BYTES = 1024 * 1024  # as `os1 serve` (cli_serve.WS_MAX_BYTES)
 TURN_TIMEOUT_S = 60.0
+SLOW_MS = 250
 HELLO_TIMEOUT_S = 120.0
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -397,6 +398,7 @@ class Client:
         self.stats: Counter[str] = Counter()
         self.done_ms: list[float] = []
         self.stored_ms: list[float] = []
+        self.sent_at: list[float] = []
         self.warm_ms: list[float] = []
 
     async def run(self) -> None:
@@ -418,7 +420,7 @@ class Client:
         for s in sockets:
             if s.transport is not None:
                 s.transport.close()
-        self.pipe.send(("done", self.done_ms, self.stored_ms, dict(self.stats),
+        self.pipe.send(("done", self.done_ms, self.stored_ms, self.sent_at, dict(self.stats),
                         (used.user - cpu.user) + (used.system - cpu.system)))
 
     async def open(self, name: str, token: str, gate: asyncio.Semaphore) -> Socket | None:
@@ -457,6 +459,7 @@ class Client:
             if ms is not None:
                 self.done_ms.append(ms[0])
                 self.stored_ms.append(ms[1])
+                self.sent_at.append(at)
             at = max(at, time.monotonic())
 
     async def turn(self, sock: Socket, at: float) -> tuple[float, float] | None:
@@ -468,7 +471,7 @@ class Client:
             self.stats["turn_on_closed_socket"] += 1
             return None
         done = sock.expect("reply_done")
-        sent = time.perf_counter()
+        at, sent = time.monotonic(), time.perf_counter()
         sock.send({"v": 1, "type": "say", "text": self.random.choice(LINES)})
         try:
             finished = await asyncio.wait_for(done, TURN_TIMEOUT_S)
@@ -566,6 +569,7 @@ def main() -> None:
     parser.add_argument("--embedder", choices=["minilm", "none"], default="minilm",
                         help="memory's sentence embedder: the bundled MiniLM (the server's default) or none")
     parser.add_argument("--quick", action="store_true", help="200 sessions, 15 s, a turn every 10 s each")
+    parser.add_argument("--timeline", default="", help="write each measured turn's start and latency here (JSON)")
     parser.add_argument("--profile", default="", help="run the server under cProfile, stats to this file")
     parser.add_argument("--seed", type=int, default=8316)
     parser.add_argument("--keep-home", action="store_true", help="keep the run's OS1 home (database, server log)")
@@ -660,10 +664,11 @@ def main() -> None:
     warm_stats = Counter[str]()
     for r in warmed:
         warm_stats.update(r[2])
+    sent_at = [x for r in results for x in r[3]]
     stats = Counter[str]()
     for r in results:
-        stats.update(r[3])
-    cpu_clients = sum(r[4] for r in results)
+        stats.update(r[4])
+    cpu_clients = sum(r[5] for r in results)
     errors = sum(v for k, v in stats.items() if k.startswith(("turn_", "error:", "reply_")))
     window = end - start
     if not done:
@@ -676,6 +681,14 @@ def main() -> None:
     print(f"turns: {len(done)} answered in {window:.0f} s ({len(done) / window:.1f}/s), {errors} errors"
           + (f" {dict(stats)}" if stats else ""))
     print(f"say → reply_done: p50 {p[50]:.1f} ms, p95 {p[95]:.1f} ms, p99 {p[99]:.1f} ms, max {p[100]:.1f} ms")
+    slow = Counter(int(at - start) for at, ms in zip(sent_at, done, strict=True) if ms > SLOW_MS)
+    if slow:
+        worst = ", ".join(f"{second} s: {count}" for second, count in sorted(slow.most_common(6)))
+        print(f"turns over {SLOW_MS} ms: {sum(slow.values())}, in {len(slow)} of the window's seconds; "
+              f"the most in (seconds after its start: turns) {worst}")
+    if args.timeline:
+        Path(args.timeline).write_text(json.dumps({"start": start, "turns": [[round(at - start, 3), round(ms, 1)]
+                                                   for at, ms in zip(sent_at, done, strict=True)]}))
     print(f"say → turn_stored: p50 {percentile(stored, 50):.1f} ms, p99 {percentile(stored, 99):.1f} ms")
     print(f"CPU: server {cpu_server:.1f} s ({100 * cpu_server / window:.0f}% of one core, "
           f"{1000 * cpu_server / len(done):.1f} ms per turn), clients {cpu_clients:.1f} s; "
