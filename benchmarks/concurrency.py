@@ -26,9 +26,10 @@ over tens of thousands of turns, hundreds of MB of objects that would slow the g
 reason no real model has.
 
 `--embedder` picks memory's sentence embedder: `minilm` (default) is the server's own default, the bundled
-all-MiniLM-L6-v2 (a query embedded per turn, on the event loop's thread, and each turn embedded in the
+all-MiniLM-L6-v2 (the query embedded on a worker thread at each turn, and each turn embedded in the
 background with its neighbours as context: several ms of CPU each); `none` is the same companions with memory by
-keywords only (an opener like `shared_opener` without an embedder), what the server adds without it.
+keywords only (an opener like `shared_opener` without an embedder, on a database connection of its own beside
+the accounts'), what the server adds without it.
 
 The load comes from `--clients` processes (2 cores run server and clients together, so the clients are lean:
 uvloop and a small WebSocket client of their own). Each session connects with its cookie and a same-origin
@@ -46,7 +47,8 @@ talk at once: a line a minute each is a steady conversation, typing and reading 
 It prints the machine, the load average before and after (other work on the machine slows the server), the CPU
 the server and the clients used, the background memory work left undone when the turns ended (the embedder
 falling behind), and ends with one JSON line: `{"sessions": N, "p99_ms": …, "kb_per_idle_session": …}`.
-`--profile FILE` runs the server under cProfile (slower) and prints its busiest functions.
+`--profile FILE` runs the server under cProfile (slower; its event loop's thread only) and prints its busiest
+functions; `--timeline FILE` keeps every measured turn's start and latency.
 """
 
 from __future__ import annotations
