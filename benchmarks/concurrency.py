@@ -28,7 +28,7 @@ reason no real model has.
 `--embedder` picks memory's sentence embedder: `minilm` (default) is the server's own default, the bundled
 all-MiniLM-L6-v2 (the query embedded on a worker thread at each turn, and each turn embedded in the
 background with its neighbours as context: several ms of CPU each); `none` is the same companions with memory by
-keywords only (an opener like `shared_opener` without an embedder, on a database connection of its own beside
+keywords only (`shared_opener(embed=False)`, on a database connection of its own beside
 the accounts'), what the server adds without it.
 
 The load comes from `--clients` processes (2 cores run server and clients together, so the clients are lean:
@@ -73,7 +73,7 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -121,6 +121,7 @@ def serve(home: Path, port: int, embedder: str, profile: str) -> None:
 
     from os1.config import Settings
     from os1.llm.base import LLM, Message
+    from os1.local import shared_opener
     from os1.plugins import hookimpl, plugin_manager
     from os1.server.app import create_app
 
@@ -150,7 +151,7 @@ def serve(home: Path, port: int, embedder: str, profile: str) -> None:
     plugin_manager().register(BenchModels())
     settings = Settings(home=home, model="bench")
     with contextlib.ExitStack() as stack:
-        opener = stack.enter_context(keyword_opener(settings)) if embedder == "none" else None
+        opener = stack.enter_context(shared_opener(settings, embed=False)) if embedder == "none" else None
         app = create_app(settings, opener=opener, accounts=True)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
                                 log_level="warning", ws_max_size=WS_MAX_BYTES, backlog=16384, lifespan="on")
@@ -167,37 +168,6 @@ def serve(home: Path, port: int, embedder: str, profile: str) -> None:
         finally:
             profiler.disable()
             profiler.dump_stats(profile)
-
-
-@contextlib.contextmanager
-def keyword_opener(settings: Any) -> Iterator[Any]:
-    """`shared_opener` with no sentence embedder: memory by keywords only."""
-    from os1 import cli_memory
-    from os1.companion import Companion
-    from os1.llm import get_model
-    from os1.memory import Database
-    from os1.memory.api import Memory, Workers
-
-    db = Database(settings.db_path)
-    workers = Workers()
-    llm = get_model(settings.model, settings)
-    extractor = cli_memory.model_extractor(llm)
-
-    @contextlib.contextmanager
-    def opener(settings: Any, user: str) -> Iterator[Any]:
-        store = db.user(user)
-        memory = Memory(store, extractor=extractor, workers=workers)
-        try:
-            yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
-                            temperature=settings.temperature, memory=memory)
-        finally:
-            memory.close()
-
-    try:
-        yield opener
-    finally:
-        workers.close()
-        db.close()
 
 
 # Setting up the users ------------------------------------------------------------------------------------

@@ -40,11 +40,11 @@ def open_companion(settings: Settings, user: str = LOCAL_USER, console: Console 
 
 
 @contextmanager
-def shared_opener(settings: Settings, console: Console | None = None,
-                  db: Database | None = None) -> Iterator[Opener]:
+def shared_opener(settings: Settings, console: Console | None = None, db: Database | None = None, *,
+                  embed: bool = True) -> Iterator[Opener]:
     """An opener for the many users of one server: they share one database connection (`db`, else one of
-    its own), one model, one sentence embedder and memory's threads; each user has their own store, memory
-    and companion."""
+    its own), one model, one sentence embedder (none with `embed` False: memory by keywords only) and
+    memory's threads; each user has their own store, memory and companion."""
     from os1.llm import get_model
     from os1.memory import Database
 
@@ -53,7 +53,7 @@ def shared_opener(settings: Settings, console: Console | None = None,
     workers = Workers()
     try:
         llm = get_model(settings.model, settings)
-        embedder = cli_memory.default_embedder(console)
+        embedder = cli_memory.default_embedder(console) if embed else None
         extractor = cli_memory.model_extractor(llm)
 
         @contextmanager
