@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from os1.memory import ranking, textproc
+from os1.memory.backlog import Backlog
 from os1.memory.embeddings import Embedder
 from os1.memory.extract import Extracted, extract
 from os1.memory.store import Turn, TurnStatus, UserStore, now
@@ -79,6 +80,8 @@ class Workers:
                                                    initializer=_background_priority))
     search: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="os1-search"))
+    backlog: Backlog = field(default_factory=Backlog)
+    """Users whose background work waits for the embedding thread: two run at a time."""
 
     def close(self) -> None:
         """Stop both threads, dropping work not yet started."""
@@ -164,21 +167,35 @@ class Memory:
         return before, after
 
     def kick(self) -> None:
-        """Start the background worker if it is not running (needs a running event loop)."""
+        """Queue the background work, unless it is running (needs a running event loop; it starts when the
+        shared backlog has a free slot)."""
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
             return
         if self._worker is None or self._worker.done():
-            self._worker = loop.create_task(self._work())
+            self._workers.backlog.add(self, self._start)
+
+    def _start(self) -> asyncio.Task[None]:
+        worker = self._worker = asyncio.get_running_loop().create_task(self._work())
+        worker.add_done_callback(self._stopped)
+        return worker
+
+    def _stopped(self, worker: asyncio.Task[None]) -> None:
+        if self._worker is worker:
+            self._worker = None  # a finished task holds objects; thousands of users hold thousands of them
 
     async def flush(self) -> None:
-        """Wait until every stored turn has its vector and memory items."""
-        self.kick()
-        while self._worker is not None and not self._worker.done():
-            await asyncio.shield(self._worker)
-            if self._has_work():
-                self.kick()
+        """Wait until every stored turn has its vector and memory items (starting the work now, ahead of
+        other users' waiting work)."""
+        while True:
+            worker = self._worker
+            if worker is None or worker.done():
+                self._workers.backlog.discard(self)
+                if not self._has_work():
+                    return
+                worker = self._start()
+            await asyncio.shield(worker)
 
     def _has_work(self) -> bool:
         return bool(self.tables.pending_turns(1) or (self.embedder and self.tables.unembedded_items(1)))
@@ -218,7 +235,8 @@ class Memory:
         if self.embedder is None or not docs:
             return
         embedder = self.embedder
-        vectors = await asyncio.get_running_loop().run_in_executor(self._pool, embedder.embed, texts)
+        vectors = await asyncio.get_running_loop().run_in_executor(self._pool, self._workers.backlog.paced,
+                                                                   embedder.embed, texts)
         index = self._vectors()
         with self.store.transaction():
             for doc, vector in zip(docs, vectors, strict=True):
@@ -255,11 +273,13 @@ class Memory:
         """Hold background model calls while the companion replies (they share the model, and a local server
         serves one request at a time or drops the older one)."""
         self._idle.clear()
+        self._workers.backlog.replying += 1
         if self._model_call is not None:
             self._model_call.cancel()
         try:
             yield
         finally:
+            self._workers.backlog.replying -= 1
             self._idle.set()
 
     def _vectors(self) -> VectorIndex | None:
@@ -411,6 +431,7 @@ class Memory:
 
     def close(self) -> None:
         """Stop the background work (and its threads, unless they are shared)."""
+        self._workers.backlog.discard(self)
         if self._worker is not None:
             self._worker.cancel()
         if self._own_workers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+@functools.cache
 def _one_blas_thread() -> None:
     """One BLAS thread for the whole process: a search runs the full-text query on one core and the vector
     scan on the other, and a second BLAS thread only fights them (10k-100k rows scan in a few ms anyway)."""

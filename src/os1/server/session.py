@@ -133,6 +133,11 @@ class Session:
                 await self.send(Failure("busy", "I'm still answering; cancel first or wait for the reply to end."))
             else:
                 self._reply = asyncio.create_task(self._say(event))
+                self._reply.add_done_callback(self._replied)
+
+    def _replied(self, reply: asyncio.Task[None]) -> None:
+        if self._reply is reply:
+            self._reply = None  # a finished task holds objects; a server holds thousands of sessions
 
     async def _audio(self, frame: bytes) -> None:
         """A binary frame: the next piece of the microphone stream, once `audio_start` declared it."""
