@@ -1,6 +1,6 @@
 """Many people at once: N concurrent WebSocket sessions, each its own user, against one server process.
 
-    .venv/bin/python benchmarks/concurrency.py        # 8,316 sessions, a line a minute each, 120 s measured
+    .venv/bin/python benchmarks/concurrency.py        # 8,316 sessions, a line a minute each, 300 s measured
     .venv/bin/python benchmarks/concurrency.py --quick                  # 200 sessions, 15 s: a smoke run
     .venv/bin/python benchmarks/concurrency.py --embedder none          # memory by keywords only
 
@@ -8,9 +8,11 @@ In *Her* the OS talks with 8,316 people at once, each privately. Here each sessi
 the server starts, N accounts are made in a fresh OS1 home (one argon2 hash, made once, serves every password:
 hashing 8,316 of them would take minutes and no password is ever checked), each is signed in
 (`Accounts.sign_in`: the cookie's token) and each is past first boot (profile answers and the OS's name stored,
-their full-text index made, as for anyone who has talked to OS1 before). Making N users' full-text tables takes
-time quadratic in N (8,316: about 5 minutes), so the database made is kept in the temp folder and copied for the
-next runs (`--fresh-setup` makes it anew).
+and each has a past conversation a week old, remembered as OS1 remembers (`PAST`: six turns in the full-text
+index, with their vectors and the items derived from them), as for anyone who has talked to OS1 before: every
+measured turn then embeds its query and scans the user's vectors. Making N users' full-text tables takes time
+quadratic in N (8,316: about 9 minutes with the past conversations), so the database made is kept in the temp
+folder and copied for the next runs (`--fresh-setup` makes it anew).
 
 The server is what `os1 serve` runs once accounts exist: `create_app(settings, accounts=True)` under uvicorn
 (uvloop, httptools, log level warning, the same WebSocket size limit), alone in its own process, with the
@@ -27,7 +29,8 @@ reason no real model has.
 
 `--embedder` picks memory's sentence embedder: `minilm` (default) is the server's own default, the bundled
 all-MiniLM-L6-v2 (the query embedded on a worker thread at each turn, and each turn embedded in the
-background with its neighbours as context: several ms of CPU each); `none` is the same companions with memory by
+background with its neighbours as context: several ms of CPU each, paced to a quarter of a core while replies
+are being made, so the work left over waits in the database); `none` is the same companions with memory by
 keywords only (`shared_opener(embed=False)`, on a database connection of its own beside
 the accounts'), what the server adds without it.
 
@@ -36,8 +39,10 @@ uvloop and a small WebSocket client of their own). Each session connects with it
 `Origin`, as a browser does, sends `hello` and reads `ready` and the opening (welcome back); connections are
 made `--batch` at a time per client (the kernel's accept queue holds 4,096). With every session connected and
 idle, memory per idle session = (server RSS now − RSS of the started server with no session) / N. Then each
-session says one line at a random moment of a warm-up (`--warmup`, by default as long as `--interval`: the same
-rate as measured), its first since the server started, reported apart. Then the measured `--duration`: each
+session says one line at a random moment of a warm-up (`--warmup`, by default as long as `--interval` and at
+least 120 s), its first since the server started (opening the user's companion and loading their vectors),
+reported apart; the first garbage collection of the old generation after thousands of sessions connect (about
+0.9 s) falls in it too. Then the measured `--duration`: each
 session's turns arrive as a Poisson process with a mean of `--interval` seconds between them (people do not all
 talk at once: a line a minute each is a steady conversation, typing and reading between lines), each turn
 `say` → wait for `reply_done`, and its latency is the client's time from sending `say` to reading `reply_done`
@@ -94,6 +99,16 @@ LINES = [
     "Do you ever think about what you want?", "Paul called me and we talked for an hour.",
     "I keep thinking about the trip to Portland.", "The coffee at the new place was good.", "Good night.",
 ]
+PAST = [
+    ("user", "I started a new job at the design studio last week."),
+    ("assistant", "A new job! How are the people there treating you so far?"),
+    ("user", "Everyone is kind, but I still get lost in the building."),
+    ("assistant", "That passes quickly. What is the work itself like?"),
+    ("user", "I draw letters for a big card company, and I love it."),
+    ("assistant", "Drawing letters for a living sounds lovely. Tell me about your favourite one so far."),
+]
+"""Each user's past conversation, a week before the benchmark: a returning user has memories (turns with
+their vectors, items), so every measured turn embeds its query and scans vectors, as in real use."""
 NAMES = ["Theodore", "Amy", "Catherine", "Paul", "Isabella", "Charles", "Lucy", "Lewman", "Tatiana", "Jocelyn"]
 WS_MAX_BYTES = 1024 * 1024  # as `os1 serve` (cli_serve.WS_MAX_BYTES)
 TURN_TIMEOUT_S = 60.0
@@ -172,18 +187,59 @@ def serve(home: Path, port: int, embedder: str, profile: str) -> None:
 
 # Setting up the users ------------------------------------------------------------------------------------
 
+class SameLines:
+    """The bundled MiniLM with each distinct text embedded once: every user's past conversation is the same
+    lines (their speakers' names come from a short list), so 8,316 users' vectors cost a few dozen embeddings."""
+
+    def __init__(self) -> None:
+        from os1.memory.embeddings import Embedder, MiniLMEmbedder
+
+        model = MiniLMEmbedder(threads=1)
+        seen: dict[str, Any] = {}
+
+        class Remembered(Embedder):
+            name, dim = model.name, model.dim
+
+            def embed(self, texts: Sequence[str]) -> Any:
+                import numpy
+
+                missing = [t for t in dict.fromkeys(texts) if t not in seen]
+                for text, vector in zip(missing, model.embed(missing), strict=True):
+                    seen[text] = vector
+                return numpy.stack([seen[t] for t in texts]) if texts else model.embed([])
+
+        self.embedder = Remembered()
+
+
 def make_users(home: Path, n: int) -> list[tuple[str, str]]:
-    """N accounts in a fresh OS1 home, each signed in and past first boot: [(name, cookie token)]."""
+    """N accounts in a fresh OS1 home, each signed in, past first boot, and with a past conversation remembered
+    as OS1 remembers it (full-text index, vectors, items): [(name, cookie token)]."""
+    from datetime import timedelta
+
     from argon2 import PasswordHasher
 
     from os1.memory import Database
-    from os1.memory.tables import MemoryTables
+    from os1.memory.api import Memory, Workers
+    from os1.memory.store import now
     from os1.server.accounts import Accounts
+
+    embedder = SameLines().embedder
+    workers = Workers()
+    week_ago = now() - timedelta(days=7)
 
     password_hash = PasswordHasher().hash(secrets.token_urlsafe(16))
     db = Database(home / "os1.db")
     accounts = Accounts(db)
     users: list[tuple[str, str]] = []
+
+    async def remember_past(memory: Memory, user_name: str) -> None:
+        session = memory.store.start_session(week_ago)
+        for minute, (role, text) in enumerate(PAST):
+            memory.remember(text, speaker=user_name if role == "user" else "Samantha", role=role,
+                            at=week_ago + timedelta(minutes=minute), session_id=session)
+        await memory.flush()
+        memory.close()
+
     db.execute("BEGIN")
     try:
         for i in range(n):
@@ -191,17 +247,19 @@ def make_users(home: Path, n: int) -> list[tuple[str, str]]:
             accounts.add(name, "", password_hash=password_hash)
             token, _ = accounts.sign_in(name)
             store = db.user(name)
-            for key, value in {"user.name": NAMES[i % len(NAMES)], "user.social": "social",
+            user_name = NAMES[i % len(NAMES)]
+            for key, value in {"user.name": user_name, "user.social": "social",
                                "user.mother": "we talk on Sundays", "user.voice": "female",
                                "os.name": "Samantha"}.items():
                 store.set(key, value)
-            MemoryTables(db, store.user_id)  # their full-text index, as anyone who has talked to OS1 has
+            asyncio.run(remember_past(Memory(store, embedder=embedder, workers=workers), user_name))
             users.append((name, token))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
     finally:
+        workers.close()
         db.close()
     return users
 
@@ -215,7 +273,8 @@ def prepared_users(home: Path, n: int, *, fresh: bool = False) -> tuple[list[tup
 
     from os1.memory.migrations import MIGRATIONS
 
-    key = hashlib.sha1((inspect.getsource(make_users) + repr(NAMES) + str(len(MIGRATIONS))).encode()).hexdigest()
+    key = hashlib.sha1((inspect.getsource(make_users) + repr(NAMES) + repr(PAST) + str(len(MIGRATIONS))).encode())\
+        .hexdigest()
     saved = Path(tempfile.gettempdir()) / f"os1-concurrency-{n}-{key[:12]}"
     if not fresh and (saved / "users.json").exists():
         shutil.copyfile(saved / "os1.db", home / "os1.db")
@@ -533,9 +592,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=8316, help="concurrent sessions, one user each")
     parser.add_argument("--interval", type=float, default=60.0, help="mean seconds between a session's turns")
-    parser.add_argument("--duration", type=float, default=120.0, help="seconds of measured talking")
+    parser.add_argument("--duration", type=float, default=300.0, help="seconds of measured talking")
     parser.add_argument("--warmup", type=float, default=None,
-                        help="seconds in which each session first says one line, not measured (default: --interval)")
+                        help="seconds in which each session first says one line, not measured "
+                             "(default: --interval, at least 120)")
     parser.add_argument("--clients", type=int, default=2, help="load processes")
     parser.add_argument("--batch", type=int, default=64, help="connections each client opens at once")
     parser.add_argument("--embedder", choices=["minilm", "none"], default="minilm",
@@ -555,7 +615,7 @@ def main() -> None:
     if args.quick:
         args.sessions, args.duration, args.interval = 200, 15.0, 10.0
     if args.warmup is None:
-        args.warmup = args.interval
+        args.warmup = args.interval if args.quick else max(args.interval, 120.0)
     limit = raise_fd_limit()
     if args.sessions // args.clients + 64 > limit or args.sessions + 256 > limit:
         raise SystemExit(f"Too many sessions for the open-file limit ({limit}).")
