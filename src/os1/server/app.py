@@ -9,9 +9,8 @@ own task, so a slow model never holds up another session's frames.
 from __future__ import annotations
 
 import contextlib
-import gc
 import ipaddress
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -32,6 +31,7 @@ from os1.server.accounts import Accounts
 from os1.server.auth import api_key
 from os1.server.gate import Gate, companion_of, user_of
 from os1.server.protocol import RateLimit
+from os1.server.runtime import serving_runtime
 from os1.server.session import ClientGone, Session
 from os1.server.users import Companions
 
@@ -101,10 +101,9 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        with contextlib.ExitStack() as stack:
+        async with serving_runtime(), contextlib.AsyncExitStack() as stack:
             db = Database(settings.db_path)
             stack.callback(db.close)
-            stack.enter_context(few_full_collections())
             # One connection for the accounts and every companion: each connection holds the whole schema
             # (every user's full-text index), and a user's first index made on one would make the other re-read
             # it all (seconds, with thousands of users) on its next statement.
@@ -165,25 +164,6 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
     app.add_middleware(Gate)
     app.add_middleware(HostGuard, loopback=not multi)
     return app
-
-
-GC_THRESHOLDS = (50_000, 20, 10)
-"""The garbage collector's thresholds while serving (Python's are 700, 10, 10). Every open session keeps some
-150 objects alive (its ASGI coroutines, socket, companion, memory…): 8,316 sessions are 1.3 million, and with
-Python's thresholds a full collection, which walks all of them and stops every session for about a second,
-came every minute or so. Young objects collected every 50,000 allocations instead of 700 mostly die on their
-own first and are not promoted, so the whole heap is walked rarely."""
-
-
-@contextlib.contextmanager
-def few_full_collections() -> Iterator[None]:
-    """`GC_THRESHOLDS` while the server runs, then the thresholds as they were (they are the process's)."""
-    before = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def has_accounts(settings: Settings) -> bool:
