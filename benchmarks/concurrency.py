@@ -41,8 +41,7 @@ made `--batch` at a time per client (the kernel's accept queue holds 4,096). Wit
 idle, memory per idle session = (server RSS now − RSS of the started server with no session) / N. Then each
 session says one line at a random moment of a warm-up (`--warmup`, by default as long as `--interval` and at
 least 120 s), its first since the server started (opening the user's companion and loading their vectors),
-reported apart; the first garbage collection of the old generation after thousands of sessions connect (about
-0.9 s) falls in it too. Then the measured `--duration`: each
+reported apart. Then the measured `--duration`: each
 session's turns arrive as a Poisson process with a mean of `--interval` seconds between them (people do not all
 talk at once: a line a minute each is a steady conversation, typing and reading between lines), each turn
 `say` → wait for `reply_done`, and its latency is the client's time from sending `say` to reading `reply_done`
