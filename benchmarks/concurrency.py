@@ -186,28 +186,27 @@ def serve(home: Path, port: int, embedder: str, profile: str) -> None:
 
 # Setting up the users ------------------------------------------------------------------------------------
 
-class SameLines:
+def same_lines_embedder() -> Any:
     """The bundled MiniLM with each distinct text embedded once: every user's past conversation is the same
-    lines (their speakers' names come from a short list), so 8,316 users' vectors cost a few dozen embeddings."""
+    lines (their speakers' names come from a short list), so 8,316 users' vectors cost a few dozen embeddings.
+    (An `Embedder` made here: the client processes never import OS1.)"""
+    from os1.memory.embeddings import Embedder, MiniLMEmbedder
 
-    def __init__(self) -> None:
-        from os1.memory.embeddings import Embedder, MiniLMEmbedder
+    model = MiniLMEmbedder(threads=1)
+    seen: dict[str, Any] = {}
 
-        model = MiniLMEmbedder(threads=1)
-        seen: dict[str, Any] = {}
+    class SameLines(Embedder):
+        name, dim = model.name, model.dim
 
-        class Remembered(Embedder):
-            name, dim = model.name, model.dim
+        def embed(self, texts: Sequence[str]) -> Any:
+            import numpy
 
-            def embed(self, texts: Sequence[str]) -> Any:
-                import numpy
+            missing = [t for t in dict.fromkeys(texts) if t not in seen]
+            for text, vector in zip(missing, model.embed(missing), strict=True):
+                seen[text] = vector
+            return numpy.stack([seen[t] for t in texts]) if texts else model.embed([])
 
-                missing = [t for t in dict.fromkeys(texts) if t not in seen]
-                for text, vector in zip(missing, model.embed(missing), strict=True):
-                    seen[text] = vector
-                return numpy.stack([seen[t] for t in texts]) if texts else model.embed([])
-
-        self.embedder = Remembered()
+    return SameLines()
 
 
 def make_users(home: Path, n: int) -> list[tuple[str, str]]:
@@ -222,7 +221,7 @@ def make_users(home: Path, n: int) -> list[tuple[str, str]]:
     from os1.memory.store import now
     from os1.server.accounts import Accounts
 
-    embedder = SameLines().embedder
+    embedder = same_lines_embedder()
     workers = Workers()
     week_ago = now() - timedelta(days=7)
 

@@ -23,7 +23,6 @@ Opener = Callable[[Settings, str], AbstractContextManager[Companion]]
 def open_companion(settings: Settings, user: str = LOCAL_USER, console: Console | None = None) -> Iterator[Companion]:
     """Open the user's store, model and memory, give their companion, and close everything afterwards."""
     from os1.llm import get_model
-    from os1.memory import Database
 
     db = Database(settings.db_path)
     memory: Memory | None = None
@@ -46,7 +45,6 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
     its own), one model, one sentence embedder (none with `embed` False: memory by keywords only) and
     memory's threads; each user has their own store, memory and companion."""
     from os1.llm import get_model
-    from os1.memory import Database
 
     own = db is None
     db = db or Database(settings.db_path)
