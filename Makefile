@@ -10,7 +10,25 @@ PIP := $(PY) -m pip
 DEB_PACKAGES := g++ cmake espeak-ng libportaudio2 chromium fonts-dejavu-core
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench deb clean
+# llama.cpp, built for every x86-64 CPU with AVX2, never for the machine that compiles it. Its default build
+# (GGML_NATIVE) takes whatever the build machine's CPU flags advertise: on an Intel Xeon VM that advertises AMX
+# but refuses it to processes, every completion died with SIGILL (`tilezero` in ggml_backend_amx_mul_mat), and
+# the same wheel, cached by pip under its version alone, was reused by every later install on that machine.
+# So: explicit flags (AVX2/FMA/F16C/BMI2; AVX-512 and AMX off, since a VM may advertise what it refuses), the
+# wheel built with pip's cache off into a folder of ours named after the version and the flags, and reinstalled
+# whenever the flags change. tests/test_native_build.py checks the built library for instructions that a CPU
+# may refuse and runs a real decode in a child process.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=OFF -DGGML_CPU_ALL_VARIANTS=OFF \
+	-DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_F16C=ON -DGGML_FMA=ON -DGGML_AVX2=ON -DGGML_BMI2=ON \
+	-DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+LLAMA_TAG := $(shell printf '%s %s' '$(LLAMA_CPP_VERSION)' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+# Built wheels are kept per user, keyed by version and flags, so a second clone does not compile again.
+OS1_WHEELS ?= $(HOME)/.cache/os1/wheels
+LLAMA_WHEEL_DIR := $(OS1_WHEELS)/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(LLAMA_TAG)
+
+.PHONY: run test lint bench deb llama clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +42,30 @@ deb:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-$(VENV)/.installed: pyproject.toml | $(PY)
+# The portable llama-cpp-python wheel (see LLAMA_CMAKE_ARGS), built once per version and flags.
+$(LLAMA_WHEEL_DIR)/.built: | $(PY)
+	$(MAKE) deb
+	@echo "Building llama-cpp-python $(LLAMA_CPP_VERSION) for any x86-64 CPU with AVX2 (about 8 minutes on two cores)"
+	rm -rf $(LLAMA_WHEEL_DIR) && mkdir -p $(LLAMA_WHEEL_DIR)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) wheel -q --no-cache-dir --no-deps \
+		--no-binary llama-cpp-python -w $(LLAMA_WHEEL_DIR) 'llama-cpp-python==$(LLAMA_CPP_VERSION)'
+	printf '%s\n' '$(LLAMA_CMAKE_ARGS)' > $(LLAMA_WHEEL_DIR)/cmake-args.txt
+	touch $@
+
+$(VENV)/.llama-$(LLAMA_TAG): $(LLAMA_WHEEL_DIR)/.built
+	rm -f $(VENV)/.llama-*
+	$(PIP) install -q --no-cache-dir --force-reinstall --no-deps $(LLAMA_WHEEL_DIR)/*.whl
+	cp $(LLAMA_WHEEL_DIR)/cmake-args.txt $(VENV)/llama-cmake-args.txt
+	touch $@
+
+llama: $(VENV)/.llama-$(LLAMA_TAG)
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.llama-$(LLAMA_TAG) | $(PY)
 	$(MAKE) deb
 	$(PIP) install -q -e '.[embedded,openai,voice,server]'
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(PY)
+$(VENV)/.dev-installed: pyproject.toml $(VENV)/.llama-$(LLAMA_TAG) | $(PY)
 	$(MAKE) deb
 	$(PIP) install -q -e '.[all,dev]'
 	touch $@ $(VENV)/.installed
