@@ -10,7 +10,7 @@ import pytest
 
 from os1.companion import Companion
 from os1.errors import InputError
-from os1.events import ErrorEvent, Notice, Prompt, Renamed, ReplyDelta, ReplyDone, TurnStored
+from os1.events import ContextShown, ErrorEvent, Notice, Prompt, Renamed, ReplyDelta, ReplyDone, TurnStored
 from os1.llm.base import LLM, Message
 from os1.memory.store import now
 from os1.testing import FakeLLM
@@ -173,3 +173,15 @@ async def test_the_user_can_rename_the_os(store, fake) -> None:
     assert any(isinstance(e, Renamed) and e.name == "Juniper" for e in events)
     assert companion.name == "Juniper" and fake.calls == []
     assert "Juniper" in companion.rename("Juniper")
+
+
+async def test_show_context_gives_exactly_what_the_model_read(store, fake) -> None:
+    companion = await onboarded(store, fake)
+    events = [e async for e in companion.say("How was your day?", show_context=True)]
+    shown = [e for e in events if isinstance(e, ContextShown)]
+    assert len(shown) == 1
+    assert list(shown[0].messages) == list(fake.calls[-1])
+    assert shown[0].messages[0].role == "system" and shown[0].messages[-1].content == "How was your day?"
+    assert events.index(shown[0]) < next(i for i, e in enumerate(events) if isinstance(e, ReplyDelta))
+    plain = [e async for e in companion.say("And tomorrow?")]
+    assert not any(isinstance(e, ContextShown) for e in plain)

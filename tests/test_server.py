@@ -68,12 +68,27 @@ def test_onboarding_then_a_streamed_reply(settings: Settings, fake: FakeLLM) -> 
                                     ("assistant", "You said: Hello there, how are you", "complete")]
 
 
+def test_debug_asks_for_the_context_before_each_reply(settings: Settings, fake: FakeLLM) -> None:
+    with client(settings, fake) as c, c.websocket_connect("ws://127.0.0.1/ws") as ws:
+        onboard(ws)
+        ws.send_json({"v": 1, "type": "debug", "context": True})
+        ws.send_json({"v": 1, "type": "say", "text": "What do you know?"})
+        events = until(ws, "reply_done")
+        shown = [e for e in events if e["type"] == "context"]
+        assert len(shown) == 1 and shown[0]["messages"][0]["role"] == "system"
+        assert shown[0]["messages"] == [{"role": m.role, "content": m.content} for m in fake.calls[-1]]
+        ws.send_json({"v": 1, "type": "debug", "context": False})
+        ws.send_json({"v": 1, "type": "say", "text": "And now?"})
+        assert not any(e["type"] == "context" for e in until(ws, "reply_done"))
+
+
 @pytest.mark.parametrize(("frame", "code"), [
     ("not json", "bad_json"),
     ('{"type": "dance"}', "unknown_type"),
     ('{"type": "say"}', "bad_field"),
     ('{"type": "say", "text": 5}', "bad_field"),
     ('{"v": 2, "type": "ping"}', "bad_version"),
+    ('{"type": "debug", "context": "yes"}', "bad_field"),
     ("[1, 2]", "bad_message"),
     (json.dumps({"type": "say", "text": "x" * MAX_MESSAGE_BYTES}), "too_large"),
     (b"\x00\x01", "audio_not_started"),

@@ -16,6 +16,7 @@ from os1.context import Budget, Context, build_context, fit_memories, history_bu
 from os1.errors import InputError, ModelError
 from os1.events import (
     CompanionEvent,
+    ContextShown,
     ErrorEvent,
     Notice,
     Prompt,
@@ -195,14 +196,15 @@ class Companion:
 
     async def say(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
                   commit: Awaitable[bool] | None = None, preview: Preview | None = None,
-                  amend: int | None = None) -> AsyncGenerator[CompanionEvent, None]:
+                  amend: int | None = None, show_context: bool = False) -> AsyncGenerator[CompanionEvent, None]:
         """Everything the OS does with one line from the user.
 
         With `commit`, the reply is speculative until it resolves: the model starts at once (its pieces go to
         `preview`), but nothing is stored or yielded until `commit` gives True; on False nothing happened at all.
         Lines that act (a new name, forgetting…) simply wait for it. `prepared` is `prepare`'s result for the
         words said so far. `amend`: the id of the user's last turn, which `text` continues and replaces (a model
-        reply only; the turns after it are left out of the context).
+        reply only; the turns after it are left out of the context). `show_context`: a model reply is preceded
+        by `ContextShown`, the messages the model was given.
         """
         route = self.route(text)
         if route != "reply" and commit is not None and not await commit:
@@ -227,7 +229,7 @@ class Companion:
                 yield event
             return
         async with aclosing(self.respond(cleaned, at=at, prepared=prepared, commit=commit, preview=preview,
-                                         amend=amend)) as events:
+                                         amend=amend, show_context=show_context)) as events:
             async for event in events:
                 yield event
 
@@ -360,21 +362,22 @@ class Companion:
 
     async def respond(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
                       commit: Awaitable[bool] | None = None, preview: Preview | None = None,
-                      amend: int | None = None) -> AsyncGenerator[CompanionEvent, None]:
+                      amend: int | None = None, show_context: bool = False) -> AsyncGenerator[CompanionEvent, None]:
         """Store the user's turn, then stream the model's reply, storing it as it grows.
 
         Closing this generator or cancelling its task stops the model and stores the partial reply
-        as 'interrupted'. `prepared`, `commit`, `preview` and `amend` are as for `say`.
+        as 'interrupted'. `prepared`, `commit`, `preview`, `amend` and `show_context` are as for `say`.
         """
         text = clean_input(text)
         hold = self.memory.replying() if self.memory else contextlib.nullcontext()
         async with hold, aclosing(self._respond(text, at, self._usable(prepared, amend), commit, preview,
-                                                amend)) as events:
+                                                amend, show_context)) as events:
             async for event in events:
                 yield event
 
     async def _respond(self, text: str, at: datetime | None, prepared: Prepared | None, commit: Awaitable[bool] | None,
-                       preview: Preview | None, amend: int | None) -> AsyncGenerator[CompanionEvent, None]:
+                       preview: Preview | None, amend: int | None,
+                       show_context: bool = False) -> AsyncGenerator[CompanionEvent, None]:
         history = list(prepared.history) if prepared else self._history(amend)
         turn = self._turn()
         user_turn = None
@@ -394,6 +397,8 @@ class Companion:
                 if not await commit:
                     return
                 yield TurnStored(self._keep_said(text, at, amend))
+            if show_context:
+                yield ContextShown(tuple(context.messages))
             if context.trimmed_input:
                 yield Notice(f"Your message is long ({len(text):,} characters): I kept all of it, "
                              "but I can only read the beginning at once.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from os1.llm.base import Message
+
 
 @dataclass(frozen=True, slots=True)
 class ReplyDelta:
@@ -76,6 +78,14 @@ class ErrorEvent:
     """One friendly line."""
 
 
+@dataclass(frozen=True, slots=True)
+class ContextShown:
+    """Exactly the messages the model was given for the reply that follows (asked for with `show_context`)."""
+
+    messages: tuple[Message, ...]
+    """System prompt, history, the memory note and the user's words, in the order the model read them."""
+
+
 # Speech segmentation (os1.speech.vad.Segmenter) and recognition (os1.speech.stt).
 
 @dataclass(frozen=True, slots=True)
@@ -140,4 +150,5 @@ class Transcript:
     """False for an interim hypothesis that later audio may revise."""
 
 
-CompanionEvent = ReplyStarted | ReplyDelta | ReplyDone | TurnStored | Notice | Prompt | Renamed | ErrorEvent
+CompanionEvent = (ReplyStarted | ReplyDelta | ReplyDone | TurnStored | Notice | Prompt | Renamed | ErrorEvent
+                  | ContextShown)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from os1.errors import InputError
 from os1.events import (
     CompanionEvent,
+    ContextShown,
     ErrorEvent,
     Notice,
     Prompt,
@@ -94,6 +95,14 @@ class EndTurn:
 
 
 @dataclass(frozen=True, slots=True)
+class Debug:
+    """Ask for (or stop) a `context` event before each model reply: the messages the model was given."""
+
+    context: bool
+    """True: send `context` events from now on; False: stop."""
+
+
+@dataclass(frozen=True, slots=True)
 class AudioIn:
     """One binary frame of the microphone stream."""
 
@@ -101,7 +110,7 @@ class AudioIn:
     """16 kHz mono signed 16-bit little-endian samples: an even number of bytes, at most `MAX_MESSAGE_BYTES`."""
 
 
-ClientEvent = Hello | Ping | Say | Cancel | AudioStart | AudioEnd | EndTurn | AudioIn
+ClientEvent = Hello | Ping | Say | Cancel | AudioStart | AudioEnd | EndTurn | Debug | AudioIn
 
 # Server → client (besides the companion's own events, which mirror `os1.events`).
 
@@ -192,7 +201,7 @@ _SERVER_TYPES: dict[type, str] = {
     Ready: "ready", Pong: "pong", Failure: "error", ErrorEvent: "error", Prompt: "prompt",
     TurnStored: "turn_stored", ReplyStarted: "reply_started", ReplyDelta: "delta", ReplyDone: "reply_done",
     Notice: "notice", Renamed: "renamed", VoiceReady: "voice_ready", VoiceState: "voice_state", Heard: "transcript",
-    AudioStop: "audio_stop",
+    AudioStop: "audio_stop", ContextShown: "context",
 }
 
 
@@ -222,6 +231,8 @@ def decode(frame: str | bytes | None) -> ClientEvent:
         return Say(_text(data))
     if kind == "audio_start":
         return _audio_start(data)
+    if kind == "debug":
+        return _debug(data)
     if isinstance(kind, str) and kind in _BARE:
         extra = set(data) - {"v", "type"}
         if extra:
@@ -265,6 +276,15 @@ def _audio_start(data: dict[str, Any]) -> AudioStart:
         if mode == known:
             return AudioStart(known)
     raise ProtocolError("bad_field", f"'audio_start' mode must be one of {', '.join(MODES)}, not {mode!r}.")
+
+
+def _debug(data: dict[str, Any]) -> Debug:
+    extra = set(data) - {"v", "type", "context"}
+    if extra:
+        raise ProtocolError("bad_field", f"'debug' has no field {', '.join(sorted(extra))}.")
+    if not isinstance(data.get("context"), bool):
+        raise ProtocolError("bad_field", "'debug' needs 'context': true or false.")
+    return Debug(bool(data["context"]))
 
 
 def _text(data: dict[str, Any]) -> str:

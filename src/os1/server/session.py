@@ -24,6 +24,7 @@ from os1.server.protocol import (
     AudioStart,
     Cancel,
     ClientEvent,
+    Debug,
     EndTurn,
     Failure,
     Hello,
@@ -71,6 +72,8 @@ class Session:
         self._reply: asyncio.Task[None] | None = None
         self._started: ReplyStarted | None = None
         self._parts: list[str] = []
+        self._show_context = False
+        """Whether the client asked for a `context` event before each typed reply (`debug`)."""
 
     async def send(self, event: ServerEvent) -> None:
         """Send one event; the reply task, the voice and the reader never interleave a frame."""
@@ -118,6 +121,8 @@ class Session:
             await self.hello()
         elif isinstance(event, Cancel):
             await self.cancel()
+        elif isinstance(event, Debug):
+            self._show_context = event.context
         elif isinstance(event, AudioStart):
             await self._start_voice(event)
         elif isinstance(event, AudioEnd):
@@ -210,7 +215,7 @@ class Session:
     async def _say(self, event: Say) -> None:
         self._started, self._parts = None, []
         try:
-            async with aclosing(self.companion.say(event.text)) as events:
+            async with aclosing(self.companion.say(event.text, show_context=self._show_context)) as events:
                 async for out in events:
                     if isinstance(out, ReplyStarted):
                         self._started = out
