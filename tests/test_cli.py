@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from os1.cli import build_parser
 from tests.conftest import OS1
 from tests.db_helpers import rows, turns
 
@@ -214,3 +215,23 @@ def test_the_real_embedded_model_completes_a_first_boot_chat(home: Path) -> None
     role, text, status = turns(home / "os1.db")[-1]
     assert role == "assistant" and text.strip() and status == "complete"
     assert text[:20] in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["chat", "--model", "fake"],
+    ["--model", "fake", "chat"],
+    ["chat", "--model=fake", "--home", "{home}"],
+    ["memory", "show", "--model", "fake"],
+    ["config", "get", "model", "--model", "fake"],
+])
+def test_options_are_accepted_before_or_after_the_subcommand(home: Path, argv: list[str]) -> None:
+    argv = [a.replace("{home}", str(home)) for a in argv]
+    args = build_parser().parse_args(argv)
+    assert args.model == "fake"
+    if "--home" in argv:
+        assert args.home == str(home)
+
+
+def test_an_option_after_the_subcommand_wins_over_one_before(home: Path) -> None:
+    args = build_parser().parse_args(["--model", "embedded", "chat", "--model", "fake"])
+    assert args.model == "fake"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -29,22 +30,47 @@ def decode_line(raw: bytes) -> tuple[str, bool]:
 
 
 class LineReader:
-    """Reads stdin on a daemon thread so a blocked read never holds up Ctrl-C or shutdown."""
+    """Reads stdin on a daemon thread so a blocked read never holds up Ctrl-C or shutdown.
+
+    A real file descriptor is read with `os.read`, not through `sys.stdin.buffer`: a daemon thread blocked inside
+    the buffered reader holds its lock, and the interpreter aborts at exit when it cannot take that lock back
+    ("Fatal Python error: _enter_buffered_busy"). A raw read holds no lock of Python's.
+    """
 
     def __init__(self, stream: BinaryIO, loop: asyncio.AbstractEventLoop) -> None:
         self._queue: asyncio.Queue[bytes | object] = asyncio.Queue()
         self._stream = stream
         self._loop = loop
         self._wanted = threading.Semaphore(0)
+        self._pending = b""
+        try:
+            self._fd: int | None = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None
         threading.Thread(target=self._run, daemon=True, name="os1-stdin").start()
+
+    def _line(self) -> bytes:
+        """The next line with its newline ('' at end of input)."""
+        if self._fd is None:
+            return self._stream.readline()
+        while b"\n" not in self._pending:
+            chunk = os.read(self._fd, 65536)
+            if not chunk:
+                line, self._pending = self._pending, b""
+                return line
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line + b"\n"
 
     def _run(self) -> None:
         while True:
             self._wanted.acquire()
             try:
-                raw = self._stream.readline()
+                raw = self._line()
             except (OSError, ValueError):
                 raw = b""
+            if self._loop.is_closed():
+                return
             self._loop.call_soon_threadsafe(self._queue.put_nowait, raw if raw else _EOF)
             if not raw:
                 return
@@ -117,10 +143,12 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
             quitting.set()
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
+    at_prompt = False
     try:
         while not quitting.is_set():
             if interactive:
                 console.print("You: ", style="bold green", end="")
+                at_prompt = True
             line_task = asyncio.ensure_future(reader.readline())
             quit_task = asyncio.ensure_future(quitting.wait())
             await asyncio.wait({line_task, quit_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -131,6 +159,7 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
             raw = line_task.result()
             if raw is None:
                 break
+            at_prompt = False
             text, replaced = decode_line(raw)
             if not interactive:
                 shown = text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + f"… ({len(text):,} characters)"
@@ -163,6 +192,8 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         ui.end_line()
+        if interactive and at_prompt:
+            console.print()  # Ctrl-C or Ctrl-D left the cursor after "You: "
     if companion.memory is not None:
         await companion.memory.flush()  # derive memories from this session before leaving
     return 0

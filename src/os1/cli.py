@@ -20,13 +20,29 @@ from os1.errors import ConfigError, OS1Error
 from os1.local import LOCAL_USER, open_companion
 
 
+def _common_options(parser: argparse.ArgumentParser, *, default: Any = None) -> None:
+    """The options every command takes, before or after its name (`os1 --model X chat` = `os1 chat --model X`)."""
+    parser.add_argument("--home", default=default, help="data directory (default: $OS1_HOME or ~/.local/share/os1)")
+    parser.add_argument("--model", default=default,
+                        help="embedded | gguf:PATH | openai:MODEL | anthropic:MODEL | llm:ID")
+    parser.add_argument("--base-url", dest="openai_base_url", default=default, help="OpenAI-compatible server URL")
+    parser.add_argument("--user", default=LOCAL_USER if default is None else default, help=argparse.SUPPRESS)
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand's parser, at any depth (`memory`, `memory search`…)."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_subparsers(child)]
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="os1", description="OS1, an offline AI companion.")
     parser.add_argument("--version", action="version", version=f"os1 {__version__}")
-    parser.add_argument("--home", help="data directory (default: $OS1_HOME or ~/.local/share/os1)")
-    parser.add_argument("--model", help="embedded | gguf:PATH | openai:MODEL | anthropic:MODEL | llm:ID")
-    parser.add_argument("--base-url", dest="openai_base_url", help="OpenAI-compatible server URL")
-    parser.add_argument("--user", default=LOCAL_USER, help=argparse.SUPPRESS)
+    _common_options(parser)
     parser.add_argument("--no-browser", action="store_true", help="do not open the page (with no subcommand)")
     parser.add_argument("--port", type=int, default=cli_serve.DEFAULT_PORT,
                         help=f"the page's port (with no subcommand; default {cli_serve.DEFAULT_PORT})")
@@ -49,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_talk.add_parser(sub)
     cli_serve.add_parsers(sub)
     cli_user.add_parser(sub)
+    for child in _subparsers(parser):  # SUPPRESS: an option given only before the subcommand keeps its value
+        _common_options(child, default=argparse.SUPPRESS)
     return parser
 
 
