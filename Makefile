@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# Debian packages the project needs: a C++ toolchain and cmake compile llama-cpp-python once; espeak-ng is the
+# Debian packages the project needs: a C++ toolchain and cmake compile llama-cpp-python once (binutils' objdump
+# checks what it compiled to); espeak-ng is the
 # light voice and gives speech recognition the pronunciation of new words; libportaudio2 is the microphone and
 # speaker of live `os1 talk`; chromium (driven by Playwright, never a downloaded browser) and its DejaVu fonts run
 # the web page's tests and draw docs/screenshot.png.
-DEB_PACKAGES := g++ cmake espeak-ng libportaudio2 chromium fonts-dejavu-core
+DEB_PACKAGES := g++ cmake binutils espeak-ng libportaudio2 chromium fonts-dejavu-core
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # llama.cpp, built for every x86-64 CPU with AVX2, never for the machine that compiles it. Its default build
@@ -19,16 +20,25 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # whenever the flags change. tests/test_native_build.py checks the built library for instructions that a CPU
 # may refuse and runs a real decode in a child process.
 LLAMA_CPP_VERSION := 0.3.36
-LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=OFF -DGGML_CPU_ALL_VARIANTS=OFF \
-	-DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_F16C=ON -DGGML_FMA=ON -DGGML_AVX2=ON -DGGML_BMI2=ON \
-	-DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
+# LLAMA_CPU=avx2 (the default: x86-64 from 2013-15 on, Intel Haswell / AMD Excavator and newer) or
+# LLAMA_CPU=baseline (older x86-64: SSE4.2 only, slower). Other architectures (ARM) get llama.cpp's generic build.
+LLAMA_CPU ?= avx2
+LLAMA_COMMON_ARGS := -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_AVX_VNNI=OFF \
+	-DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
 	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
-LLAMA_TAG := $(shell printf '%s %s' '$(LLAMA_CPP_VERSION)' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+ifeq ($(LLAMA_CPU),baseline)
+LLAMA_CMAKE_ARGS := $(LLAMA_COMMON_ARGS) -DGGML_SSE42=ON -DGGML_AVX=OFF -DGGML_F16C=OFF -DGGML_FMA=OFF \
+	-DGGML_AVX2=OFF -DGGML_BMI2=OFF
+else
+LLAMA_CMAKE_ARGS := $(LLAMA_COMMON_ARGS) -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_F16C=ON -DGGML_FMA=ON \
+	-DGGML_AVX2=ON -DGGML_BMI2=ON
+endif
+LLAMA_TAG := $(shell printf '%s %s' '$(LLAMA_CPP_VERSION)' '$(sort $(LLAMA_CMAKE_ARGS))' | sha256sum | cut -c1-12)
 # Built wheels are kept per user, keyed by version and flags, so a second clone does not compile again.
 OS1_WHEELS ?= $(HOME)/.cache/os1/wheels
 LLAMA_WHEEL_DIR := $(OS1_WHEELS)/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(LLAMA_TAG)
 
-.PHONY: run test lint bench deb llama clean
+.PHONY: run test lint bench deb llama llama-rebuild llama-args clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +69,15 @@ $(VENV)/.llama-$(LLAMA_TAG): $(LLAMA_WHEEL_DIR)/.built
 	touch $@
 
 llama: $(VENV)/.llama-$(LLAMA_TAG)
+
+# Build llama.cpp again (after `os1 doctor` or a crash says so): this version and flags, from source.
+llama-rebuild:
+	rm -rf $(LLAMA_WHEEL_DIR) $(VENV)/.llama-*
+	$(MAKE) llama
+
+# The flags of this checkout's build, for tests/test_native_build.py.
+llama-args:
+	@printf '%s\n' '$(LLAMA_CMAKE_ARGS)'
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.llama-$(LLAMA_TAG) | $(PY)
 	$(MAKE) deb

@@ -14,6 +14,7 @@ from rich.console import Console
 from os1.companion import Companion
 from os1.errors import InputError
 from os1.events import CompanionEvent, ErrorEvent, Notice, Prompt, Renamed, ReplyDelta, ReplyDone
+from os1.llm.registry import UnavailableModel
 
 HELP = "Commands: /name NEW_NAME renames me, /help shows this, /quit (or Ctrl-D) leaves."
 _EOF = object()
@@ -133,6 +134,8 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
     for event in companion.opening():
         ui.show(event)
     ui.end_line()
+    if isinstance(companion.llm, UnavailableModel):  # say so now, not only at the first reply
+        ui.show(ErrorEvent(companion.llm.error.code, companion.llm.error.friendly()))
     current: asyncio.Task[None] | None = None
     quitting = asyncio.Event()
 

@@ -1,5 +1,5 @@
 """The `os1` command: with no subcommand the web companion (`serve`, opening the page); chat, talk, config,
-reset, models, memory, user, key."""
+reset, models, doctor, memory, user, key."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from os1 import __version__, cli_memory, cli_serve, cli_talk, cli_user
+from os1 import __version__, cli_doctor, cli_memory, cli_serve, cli_talk, cli_user
 from os1.companion import Companion
 from os1.config import Settings, load_settings, read_config_file, set_config_value
 from os1.errors import ConfigError, OS1Error
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset", help="erase everything OS1 knows (asks first)")
     reset.add_argument("--yes", action="store_true", help="do not ask")
     sub.add_parser("models", help="list the model backends that are installed")
+    cli_doctor.add_parser(sub)
     cli_memory.add_parser(sub)
     cli_talk.add_parser(sub)
     cli_serve.add_parsers(sub)
@@ -151,12 +152,14 @@ def cmd_models(settings: Settings, args: argparse.Namespace, console: Console) -
     for prefix, entry in sorted(available_models().items()):
         table.add_row(prefix, entry.description)
     console.print(table)
+    console.print("`os1 doctor` runs each of them once and says which work on this computer.", markup=False)
     return 0
 
 
 COMMANDS: dict[str, Any] = {"chat": cmd_chat, "config": cmd_config, "reset": cmd_reset,
                             "models": cmd_models, "memory": cmd_memory, "talk": cmd_talk,
-                            "serve": cli_serve.serve, "key": cli_serve.key, "user": cli_user.run}
+                            "serve": cli_serve.serve, "key": cli_serve.key, "user": cli_user.run,
+                            "doctor": cli_doctor.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@
     ├── ModelError (model)
     │   ├── ModelNotFound (model.not_found)
     │   ├── ModelUnavailable (model.unavailable)
+    │   │   └── ModelCrashed (model.crashed)
     │   └── ModelResponseError (model.bad_response)
     ├── PluginError (plugin)
     ├── SpeechError (speech)
@@ -68,6 +69,12 @@ class ModelUnavailable(ModelError):
     """The model's server cannot be reached, or a needed package is not installed."""
 
     code = "model.unavailable"
+
+
+class ModelCrashed(ModelUnavailable):
+    """An in-process model cannot run on this computer: its native code died (e.g. SIGILL) in a probe."""
+
+    code = "model.crashed"
 
 
 class ModelResponseError(ModelError):

@@ -22,13 +22,13 @@ Opener = Callable[[Settings, str], AbstractContextManager[Companion]]
 @contextmanager
 def open_companion(settings: Settings, user: str = LOCAL_USER, console: Console | None = None) -> Iterator[Companion]:
     """Open the user's store, model and memory, give their companion, and close everything afterwards."""
-    from os1.llm import get_model
+    from os1.llm import open_model
 
     db = Database(settings.db_path)
     memory: Memory | None = None
     try:
         store = db.user(user)
-        llm = get_model(settings.model, settings)
+        llm = open_model(settings.model, settings)
         memory = cli_memory.open_memory(store, console, llm)
         yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens, temperature=settings.temperature,
                         memory=memory)
@@ -44,13 +44,13 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
     """An opener for the many users of one server: they share one database connection (`db`, else one of
     its own), one model, one sentence embedder (none with `embed` False: memory by keywords only) and
     memory's threads; each user has their own store, memory and companion."""
-    from os1.llm import get_model
+    from os1.llm import open_model
 
     own = db is None
     db = db or Database(settings.db_path)
     workers = Workers()
     try:
-        llm = get_model(settings.model, settings)
+        llm = open_model(settings.model, settings)
         embedder = cli_memory.default_embedder(console) if embed else None
         extractor = cli_memory.model_extractor(llm)
 

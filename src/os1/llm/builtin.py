@@ -19,12 +19,15 @@ _LOCAL: dict[tuple[str, int, int, tuple[str, ...]], LlamaCppModel] = {}
 
 def _local(path: Path, name: str, settings: Settings, stop: tuple[str, ...] = ()) -> LLM:
     """One in-process model per file and settings, shared by every conversation in the process."""
-    from os1.llm.llamacpp import LlamaCppModel
+    from os1.llm.llamacpp import LlamaCppModel, check_gguf
+    from os1.llm.probe import PROBE_FILE, ProbeCache, ensure_runs
 
     key = (str(path.resolve()), settings.context_tokens, settings.llm_threads, stop)
     if not _LOCAL:
         atexit.register(_close_local)
     if key not in _LOCAL:
+        check_gguf(path)
+        ensure_runs(path, ProbeCache(settings.home / PROBE_FILE))  # a CPU that refuses llama.cpp's code: an error
         _LOCAL[key] = LlamaCppModel(path, name=name, context_tokens=settings.context_tokens,
                                     threads=settings.llm_threads, stop=stop)
     return _LOCAL[key]

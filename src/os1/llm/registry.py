@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from os1.errors import ConfigError, PluginError
+from os1.errors import ConfigError, ModelCrashed, ModelError, PluginError
+from os1.llm.base import LLM, Message
 from os1.plugins import ModelFactory, plugin_manager
 
 if TYPE_CHECKING:
     from os1.config import Settings
-    from os1.llm.base import LLM
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,27 @@ def get_model(spec: str, settings: Settings) -> LLM:
         raise ConfigError(f"Unknown model '{spec}'.",
                           hint=f"Use one of: {known} (for example --model openai:llama3.2).")
     return entries[prefix].factory(arg, settings)
+
+
+class UnavailableModel(LLM):
+    """Stands in for a model that cannot run here: every reply is its error (the user's turn is stored first),
+    so the conversation, the server and the voice stay up and say what to do."""
+
+    def __init__(self, name: str, error: ModelError) -> None:
+        self.name = name
+        self.error = error
+
+    async def stream(
+        self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.7
+    ) -> AsyncGenerator[str, None]:
+        raise self.error
+        yield ""  # pragma: no cover  (makes this an async generator)
+
+
+def open_model(spec: str, settings: Settings) -> LLM:
+    """`get_model`, except that a model whose native code cannot run on this CPU becomes an
+    `UnavailableModel` carrying the reason and the fix (any other error is raised: it is a wrong setting)."""
+    try:
+        return get_model(spec, settings)
+    except ModelCrashed as exc:
+        return UnavailableModel(spec, exc)

@@ -18,6 +18,7 @@ from os1 import __version__
 from os1.companion import Companion
 from os1.errors import OS1Error, SpeechUnavailable
 from os1.events import ReplyDelta, ReplyDone, ReplyStarted
+from os1.llm.registry import UnavailableModel
 from os1.server.protocol import (
     AudioEnd,
     AudioIn,
@@ -178,6 +179,8 @@ class Session:
         companion = self.companion
         companion.start_session()
         await self.send(Ready(companion.name, companion.user_name, __version__))
+        if isinstance(companion.llm, UnavailableModel):  # the model cannot run here: say so before anything else
+            await self.send(Failure(companion.llm.error.code, companion.llm.error.friendly()))
         for event in companion.opening():
             await self.send(event)
 
