@@ -235,3 +235,25 @@ def test_options_are_accepted_before_or_after_the_subcommand(home: Path, argv: l
 def test_an_option_after_the_subcommand_wins_over_one_before(home: Path) -> None:
     args = build_parser().parse_args(["--model", "embedded", "chat", "--model", "fake"])
     assert args.model == "fake"
+
+
+def test_show_context_prints_what_the_model_reads(home: Path) -> None:
+    rc, out, err = run("chat", "--show-context", stdin=FIRST_BOOT + b"I moved to Lisbon last spring.\n"
+                                                              b"Where do I live now?\n")
+    assert rc == 0, err
+    assert out.count("── the model reads") == 2 and "[system]" in out and "[user]" in out
+    context = out[out.rindex("── the model reads"):out.rindex("── end of context ──")]
+    assert "Where do I live now?" in context and "I moved to Lisbon last spring." in context
+    rc, out, _ = run("chat", stdin=b"Hello\n")
+    assert "the model reads" not in out
+
+
+def test_at_stores_a_session_at_the_time_given(home: Path) -> None:
+    rc, _, err = run("chat", "--at", "2026-03-01T19:30", stdin=FIRST_BOOT + b"My sister's birthday was today.\n")
+    assert rc == 0, err
+    stamps = rows(home / "os1.db", "SELECT created_at FROM turns WHERE text LIKE 'My sister%'")
+    assert stamps[0][0].startswith("2026-03-01T19:30")
+    ((started,),) = rows(home / "os1.db", "SELECT started_at FROM sessions ORDER BY id LIMIT 1")
+    assert started.startswith("2026-03-01T19:30")
+    rc, _, err = run("chat", "--at", "last tuesday", stdin=b"Hi\n")
+    assert rc == 2 and "ISO 8601" in err

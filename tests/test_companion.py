@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from os1.companion import Companion
+from os1.companion import SPOKEN_WORDS, Companion, enough_for_speech
 from os1.errors import InputError
 from os1.events import ContextShown, ErrorEvent, Notice, Prompt, Renamed, ReplyDelta, ReplyDone, TurnStored
 from os1.llm.base import LLM, Message
@@ -185,3 +185,33 @@ async def test_show_context_gives_exactly_what_the_model_read(store, fake) -> No
     assert events.index(shown[0]) < next(i for i, e in enumerate(events) if isinstance(e, ReplyDelta))
     plain = [e async for e in companion.say("And tomorrow?")]
     assert not any(isinstance(e, ContextShown) for e in plain)
+
+
+LONG_STORY = " ".join(f"This is sentence number {i} of a story that goes on and on." for i in range(1, 16))
+
+
+async def test_a_spoken_reply_ends_at_a_sentence_once_it_is_long_enough(store) -> None:
+    fake = FakeLLM([LONG_STORY], delay=0.005)
+    companion = await onboarded(store, fake)
+    events = [e async for e in companion.say("Tell me a story", spoken=True)]
+    done = next(e for e in events if isinstance(e, ReplyDone))
+    words = done.text.split()
+    assert done.status == "complete" and done.text.endswith(".")
+    assert SPOKEN_WORDS <= len(words) < SPOKEN_WORDS + 15, len(words)
+    assert fake.cancelled == 1  # the model was stopped, not left to run to its cap
+    assert store.recent_turns(1)[0].text == done.text
+
+
+async def test_a_typed_reply_is_not_cut_at_a_sentence(store) -> None:
+    fake = FakeLLM([LONG_STORY])
+    companion = await onboarded(store, fake)
+    done = next(e for e in [e async for e in companion.say("Tell me a story")] if isinstance(e, ReplyDone))
+    assert done.text == LONG_STORY
+
+
+def test_enough_for_speech_needs_both_length_and_a_sentence_end() -> None:
+    assert not enough_for_speech("Short. And sweet.")
+    long = " ".join(["word"] * SPOKEN_WORDS)
+    assert not enough_for_speech(long)
+    assert enough_for_speech(long + ".") and enough_for_speech(long + '!"') and enough_for_speech(long + "? ")
+    assert not enough_for_speech(long + " e.g.")

@@ -7,13 +7,14 @@ import os
 import signal
 import sys
 import threading
+from datetime import datetime
 from typing import BinaryIO
 
 from rich.console import Console
 
 from os1.companion import Companion
 from os1.errors import InputError
-from os1.events import CompanionEvent, ErrorEvent, Notice, Prompt, Renamed, ReplyDelta, ReplyDone
+from os1.events import CompanionEvent, ContextShown, ErrorEvent, Notice, Prompt, Renamed, ReplyDelta, ReplyDone
 from os1.llm.registry import UnavailableModel
 
 HELP = "Commands: /name NEW_NAME renames me, /help shows this, /quit (or Ctrl-D) leaves."
@@ -114,6 +115,17 @@ class ChatUI:
             self.console.print(event.message, style="bold red", markup=False, highlight=False)
         elif isinstance(event, Renamed):
             self.end_line()
+        elif isinstance(event, ContextShown):
+            self.end_line()
+            self.show_context(event)
+
+    def show_context(self, event: ContextShown) -> None:
+        """Exactly what the model is given, message by message, set apart from the conversation."""
+        self.console.print(f"── the model reads {len(event.messages)} messages ──", style="dim", markup=False)
+        for message in event.messages:
+            self.console.print(f"[{message.role}]", style="bold dim", markup=False, highlight=False)
+            self.console.print(message.content, style="dim", markup=False, highlight=False, soft_wrap=True)
+        self.console.print("── end of context ──", style="dim", markup=False)
 
     def end_line(self, *, interrupted: bool = False) -> None:
         """Finish the OS's line, if one is open; say so when a reply was stopped."""
@@ -124,14 +136,17 @@ class ChatUI:
             self.console.print("(stopped before the reply began)", style="dim", markup=False)
 
 
-async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | None = None) -> int:
-    """Talk until end of input, /quit, or Ctrl-C at the prompt; Ctrl-C during a reply stops the reply."""
+async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | None = None, *,
+                   show_context: bool = False, at: datetime | None = None) -> int:
+    """Talk until end of input, /quit, or Ctrl-C at the prompt; Ctrl-C during a reply stops the reply.
+    `show_context`: print the messages the model is given before each of its replies. `at`: the time every
+    turn of this session is stored with (scripted lives and imports; None: now)."""
     loop = asyncio.get_running_loop()
     reader = LineReader(stdin or sys.stdin.buffer, loop)
     ui = ChatUI(console, companion)
     interactive = console.is_terminal
-    companion.start_session()
-    for event in companion.opening():
+    companion.start_session(at)
+    for event in companion.opening(at):
         ui.show(event)
     ui.end_line()
     if isinstance(companion.llm, UnavailableModel):  # say so now, not only at the first reply
@@ -184,7 +199,7 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
                     ui.show(Notice(exc.message))
                 ui.end_line()
                 continue
-            current = asyncio.ensure_future(_converse(companion, ui, text))
+            current = asyncio.ensure_future(_converse(companion, ui, text, show_context, at))
             try:
                 await current
             except asyncio.CancelledError:
@@ -202,9 +217,9 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
     return 0
 
 
-async def _converse(companion: Companion, ui: ChatUI, text: str) -> None:
+async def _converse(companion: Companion, ui: ChatUI, text: str, show_context: bool, at: datetime | None) -> None:
     try:
-        async for event in companion.say(text):
+        async for event in companion.say(text, at=at, show_context=show_context):
             ui.show(event)
     except InputError as exc:
         ui.show(Notice(exc.message))

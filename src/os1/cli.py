@@ -8,6 +8,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -48,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"the page's port (with no subcommand; default {cli_serve.DEFAULT_PORT})")
     parser.set_defaults(host=cli_serve.DEFAULT_HOST)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("chat", help="talk in the terminal")
+    chat = sub.add_parser("chat", help="talk in the terminal")
+    chat.add_argument("--show-context", action="store_true",
+                      help="print exactly what the model is given before each of its replies")
+    chat.add_argument("--at", type=_moment, metavar="TIME",
+                      help="store this session's turns at TIME (ISO 8601, e.g. 2026-03-01T19:30): for scripted "
+                           "conversations and imports")
     config = sub.add_parser("config", help="show or change settings")
     config_sub = config.add_subparsers(dest="action")
     config_sub.add_parser("show", help="show the settings (keys masked)")
@@ -86,10 +92,20 @@ def with_companion(settings: Settings, args: argparse.Namespace, console: Consol
         return asyncio.run(job(companion))
 
 
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time for `--at`; one without an offset is in this machine's time zone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO 8601 time such as 2026-03-01T19:30") from exc
+    return moment.astimezone() if moment.tzinfo is None else moment
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace, console: Console) -> int:
     from os1.chat import run_chat
 
-    return with_companion(settings, args, console, lambda companion: run_chat(companion, console))
+    return with_companion(settings, args, console, lambda companion: run_chat(
+        companion, console, show_context=args.show_context, at=args.at))
 
 
 def cmd_talk(settings: Settings, args: argparse.Namespace, console: Console) -> int:

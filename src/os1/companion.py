@@ -48,6 +48,16 @@ _RENAME = re.compile(
     r"your (?:new )?name is(?: now)?|can i call you|(?:please\s+)?call yourself)\s+"
     r"([A-Za-z][\w'-]{0,30})\s*[.!?]*$", re.IGNORECASE)
 HISTORY_TURNS = 80
+SPOKEN_WORDS = 45
+"""A spoken reply ends at the first sentence end after this many words (about 15 seconds of speech)."""
+SPOKEN_REPLY_TOKENS = 120
+"""The most tokens a spoken reply may take, should no sentence end come."""
+_SENTENCE_END = re.compile(r"(?<![A-Z])(?<!\b[a-z])(?<!\be\.g)(?<!\bi\.e)(?<!\betc)[.!?…]+[\"'”’)]*\s*$")
+
+
+def enough_for_speech(text: str) -> bool:
+    """Whether a spoken reply may end here: long enough, and at the end of a sentence."""
+    return len(text.split()) >= SPOKEN_WORDS and bool(_SENTENCE_END.search(text))
 
 
 def clean_input(text: str) -> str:
@@ -196,7 +206,8 @@ class Companion:
 
     async def say(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
                   commit: Awaitable[bool] | None = None, preview: Preview | None = None,
-                  amend: int | None = None, show_context: bool = False) -> AsyncGenerator[CompanionEvent, None]:
+                  amend: int | None = None, show_context: bool = False,
+                  spoken: bool = False) -> AsyncGenerator[CompanionEvent, None]:
         """Everything the OS does with one line from the user.
 
         With `commit`, the reply is speculative until it resolves: the model starts at once (its pieces go to
@@ -204,7 +215,8 @@ class Companion:
         Lines that act (a new name, forgetting…) simply wait for it. `prepared` is `prepare`'s result for the
         words said so far. `amend`: the id of the user's last turn, which `text` continues and replaces (a model
         reply only; the turns after it are left out of the context). `show_context`: a model reply is preceded
-        by `ContextShown`, the messages the model was given.
+        by `ContextShown`, the messages the model was given. `spoken`: the reply will be heard, not read: it
+        ends at a sentence once it is long enough (`enough_for_speech`).
         """
         route = self.route(text)
         if route != "reply" and commit is not None and not await commit:
@@ -229,7 +241,7 @@ class Companion:
                 yield event
             return
         async with aclosing(self.respond(cleaned, at=at, prepared=prepared, commit=commit, preview=preview,
-                                         amend=amend, show_context=show_context)) as events:
+                                         amend=amend, show_context=show_context, spoken=spoken)) as events:
             async for event in events:
                 yield event
 
@@ -362,22 +374,23 @@ class Companion:
 
     async def respond(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
                       commit: Awaitable[bool] | None = None, preview: Preview | None = None,
-                      amend: int | None = None, show_context: bool = False) -> AsyncGenerator[CompanionEvent, None]:
+                      amend: int | None = None, show_context: bool = False,
+                      spoken: bool = False) -> AsyncGenerator[CompanionEvent, None]:
         """Store the user's turn, then stream the model's reply, storing it as it grows.
 
         Closing this generator or cancelling its task stops the model and stores the partial reply
-        as 'interrupted'. `prepared`, `commit`, `preview`, `amend` and `show_context` are as for `say`.
+        as 'interrupted'. `prepared`, `commit`, `preview`, `amend`, `show_context` and `spoken` are as for `say`.
         """
         text = clean_input(text)
         hold = self.memory.replying() if self.memory else contextlib.nullcontext()
         async with hold, aclosing(self._respond(text, at, self._usable(prepared, amend), commit, preview,
-                                                amend, show_context)) as events:
+                                                amend, show_context, spoken)) as events:
             async for event in events:
                 yield event
 
     async def _respond(self, text: str, at: datetime | None, prepared: Prepared | None, commit: Awaitable[bool] | None,
-                       preview: Preview | None, amend: int | None,
-                       show_context: bool = False) -> AsyncGenerator[CompanionEvent, None]:
+                       preview: Preview | None, amend: int | None, show_context: bool = False,
+                       spoken: bool = False) -> AsyncGenerator[CompanionEvent, None]:
         history = list(prepared.history) if prepared else self._history(amend)
         turn = self._turn()
         user_turn = None
@@ -390,8 +403,8 @@ class Companion:
             in_view = self._in_view(history, text, turn) | ({user_turn} if user_turn else set())
             memories = await self._recall(text, at, in_view, turn)
         context = self._context(text, memories, history, prepared.when if prepared else at or now(), turn)
-        pump = _Pump(self.llm.stream(context.messages, max_tokens=self.max_reply_tokens,
-                                     temperature=self.temperature), preview)
+        max_tokens = min(self.max_reply_tokens, SPOKEN_REPLY_TOKENS) if spoken else self.max_reply_tokens
+        pump = _Pump(self.llm.stream(context.messages, max_tokens=max_tokens, temperature=self.temperature), preview)
         try:
             if commit is not None:
                 if not await commit:
@@ -402,7 +415,7 @@ class Companion:
             if context.trimmed_input:
                 yield Notice(f"Your message is long ({len(text):,} characters): I kept all of it, "
                              "but I can only read the beginning at once.")
-            async with aclosing(self._stream_reply(pump.deltas(), at)) as events:
+            async with aclosing(self._stream_reply(pump.deltas(), at, spoken)) as events:
                 async for event in events:
                     yield event
         finally:
@@ -446,8 +459,8 @@ class Companion:
         fresh = [r for r in found if r.kind != "turn" or not set(r.turn_ids) <= in_view]  # items say more
         return terms + [r.render() for r in fresh][: self.recall_k]
 
-    async def _stream_reply(self, deltas: AsyncIterator[str],
-                            at: datetime | None) -> AsyncGenerator[CompanionEvent, None]:
+    async def _stream_reply(self, deltas: AsyncIterator[str], at: datetime | None,
+                            spoken: bool = False) -> AsyncGenerator[CompanionEvent, None]:
         reply_id = self._store("assistant", "", at, status="streaming")
         parts: list[str] = []
         status: TurnStatus = "interrupted"
@@ -458,6 +471,8 @@ class Companion:
             async for delta in deltas:
                 parts.append(delta)
                 yield ReplyDelta(delta)
+                if spoken and enough_for_speech("".join(parts)):
+                    break  # the model is stopped when the reply's pump closes
                 if time.monotonic() - flushed >= self.flush_seconds:
                     self.store.update_turn(reply_id, "".join(parts), "streaming")
                     flushed = time.monotonic()

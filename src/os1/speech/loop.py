@@ -499,7 +499,7 @@ class VoiceLoop:
                 self._voice_ahead(piece)
 
         async for event in self.companion.say(turn.text, prepared=self._prepared, commit=commit, preview=ahead,
-                                              amend=turn.amend):
+                                              amend=turn.amend, spoken=True):
             if not began:
                 self.sink.begin()
                 began = True
