@@ -108,3 +108,34 @@ async def test_ten_minutes_of_speech_without_a_pause(companion, store) -> None:
     users = [t for t in store.recent_turns() if t.role == "user"]
     assert len(users) == 1 and len(users[0].text.split()) >= 1150  # nothing lost
     assert store.recent_turns()[-1].role == "assistant"
+
+
+LONG_REPLY = " ".join(["I hear you, Theodore, and I am thinking about what you said."] * 3)
+
+
+@pytest.mark.parametrize("pause", [1.6, 2.2])
+async def test_a_long_pause_inside_a_sentence_does_not_split_the_question(store, pause: float) -> None:
+    """The OS began to answer at the pause; the user went on while it spoke: one turn, all of it answered."""
+    for key, value in {"user.name": "Theodore", "user.social": "social", "user.mother": "fine",
+                       "user.voice": "male", "os.name": "Samantha"}.items():
+        store.set(key, value)
+    llm = FakeLLM(answers={"la": LONG_REPLY})
+    loop = fake_loop(Companion(store, llm))
+    said = concat([silence(0.3, RATE), tone(1.0), silence(pause, RATE), tone(2.0)])
+    await loop.run(file_frames(said, tail_s=1.0), lockstep=True)
+    users = [t for t in store.recent_turns() if t.role == "user"]
+    assert len(users) == 1 and len(users[0].text.split()) == 6, [t.text for t in users]
+    last = llm.calls[-1]
+    assert last[-1].content == users[0].text  # the reply answered everything that was said
+    assert store.recent_turns()[-1].text.startswith("I hear you") and store.recent_turns()[-1].status == "complete"
+
+
+async def test_speech_long_after_the_reply_began_is_a_turn_of_its_own(store) -> None:
+    for key, value in {"user.name": "Theodore", "user.social": "social", "user.mother": "fine",
+                       "user.voice": "male", "os.name": "Samantha"}.items():
+        store.set(key, value)
+    loop = fake_loop(Companion(store, FakeLLM(answers={"la": LONG_REPLY})))
+    said = concat([silence(0.3, RATE), tone(1.0), silence(4.0, RATE), tone(2.0)])
+    await loop.run(file_frames(said, tail_s=1.0), lockstep=True)
+    assert [len(t.text.split()) for t in store.recent_turns() if t.role == "user"] == [2, 4]
+    assert loop.interruptions == 1  # a barge-in: the OS stopped, and kept what was heard

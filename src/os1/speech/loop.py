@@ -103,6 +103,10 @@ class LoopConfig:
     merge_ms: float = 1200.0
     """Speech that starts this soon after a turn was committed continues it: the OS stops at once, and answers
     everything said (the pause only seemed to end the turn)."""
+    continue_ms: float = 2500.0
+    """Speech that starts later than `merge_ms` but this soon after the commit, while the OS is still answering,
+    also continues the turn (a long pause for thought inside a sentence), unless it is a backchannel: the OS
+    stops only as at a barge-in, and the whole is answered as one turn."""
     max_utterance_s: float = 30.0
     """Speech without a pause is recognised in stretches this long (memory and time stay bounded)."""
 
@@ -235,8 +239,10 @@ def is_backchannel(text: str) -> bool:
 class _Turn:
     """Times of the turn being answered (seconds on the monotonic clock)."""
 
-    def __init__(self, text: str, stopped: float, transcript: float, amend: int | None) -> None:
+    def __init__(self, text: str, stopped: float, transcript: float, amend: int | None, fresh: str | None = None) -> None:
         self.text, self.stopped, self.transcript, self.amend = text, stopped, transcript, amend
+        self.fresh = text if fresh is None else fresh
+        """What this utterance added (`text` also holds the turn it continues): a backchannel is judged by it."""
         self.committed = self.first_token = self.first_audio = 0.0
         self.frame = 0
         """The input frame at which the turn was committed."""
@@ -276,6 +282,8 @@ class VoiceLoop:
         """This utterance's audio since the last cut (re-read by recognition when speech resumes)."""
         self._said: list[str] = []
         """Text of the utterance's earlier stretches (a long monologue is recognised in pieces)."""
+        self._fresh_from = 0
+        """Where this utterance's own stretches begin in `_said` (before: the turn it continues)."""
         self._pending: _Turn | None = None
         self._user_frames = 0
         self._reply: asyncio.Task[None] | None = None
@@ -349,13 +357,19 @@ class VoiceLoop:
         """Speech began: a new utterance, or the last one going on after the OS had started to answer it."""
         answered, self._answered = self._answered, None
         self._open(first)
-        if answered is None or first - answered[0].frame > self.config.segmenter.frames(self.config.merge_ms):
+        if answered is None:
             return
-        await self._stop()
-        turn, self._amend = answered
-        self._heard = [*turn.audio, *self._heard]  # recognised as one utterance: better than two halves
-        self._said = turn.said
-        await self._reread()
+        since = first - answered[0].frame
+        frames = self.config.segmenter.frames
+        if since <= frames(self.config.merge_ms):
+            await self._stop()
+            turn, self._amend = answered
+            self._heard = [*turn.audio, *self._heard]  # recognised as one utterance: better than two halves
+            self._said = turn.said
+            await self._reread()
+        elif since <= frames(self.config.continue_ms) and self.replying():
+            turn, self._amend = answered  # the OS goes on until a barge-in; a backchannel changes nothing
+            self._said, self._fresh_from = [turn.text], 1
 
     async def _reread(self) -> None:
         """Recognise the utterance's audio since the last cut again, in a new stream that goes on from there."""
@@ -372,7 +386,7 @@ class VoiceLoop:
         self._stream = self.stt.stream()
         self._user_frames = 0
         self._heard, self._said, self._pending, self._prepared, self._recalled_at = [], [], None, None, 0
-        self._amend = None
+        self._amend, self._fresh_from = None, 0
         for index, frame in self._preroll:
             if index >= first - LEAD_FRAMES:
                 self._heard.append(frame)
@@ -416,10 +430,12 @@ class VoiceLoop:
         stream, self._stream = self._stream, None
         if stream is None:
             return
-        text = " ".join([*self._said, (await asyncio.to_thread(stream.final)).text]).strip()
+        final = (await asyncio.to_thread(stream.final)).text
+        text = " ".join([*self._said, final]).strip()
+        fresh = " ".join([*self._said[self._fresh_from:], final]).strip()
         stream.close()
-        self._pending = _Turn(text, stopped, time.monotonic(), self._amend)
-        if not text or self.replying():  # while the OS speaks, the end of the turn decides (backchannel or not)
+        self._pending = _Turn(text, stopped, time.monotonic(), self._amend, fresh)
+        if not fresh or self.replying():  # while the OS speaks, the end of the turn decides (backchannel or not)
             return
         tail = np.concatenate(self._heard[-CUE_FRAMES:]) if self._heard else None
         cue = holds_floor(text, tail, RATE)
@@ -449,7 +465,7 @@ class VoiceLoop:
             turn.committed = time.monotonic()
             self._commit.set_result(True)
         else:
-            if turn is None or not turn.text or (self.replying() and is_backchannel(turn.text)):
+            if turn is None or not turn.fresh or (self.replying() and is_backchannel(turn.fresh)):
                 return
             if self.replying():
                 await self.interrupt()
