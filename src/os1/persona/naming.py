@@ -6,6 +6,7 @@ import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from os1.persona.data import toml
 
@@ -65,5 +66,19 @@ def choose_name(answers: Mapping[str, str], rng: random.Random | None = None) ->
     chosen = rng.choices([n for n, _ in pool], weights=[1 + s * 2 for _, s in pool])[0]
     opening = rng.choice(reasons["opening"]["lines"]).format(
         count=len(names), name=chosen["name"], meaning=chosen["meaning"])
-    because = f"Also, {reasons['social'][social]}, {reasons['mother'][mother]}."
-    return NameChoice(chosen["name"], f"{opening} {because}")
+    return NameChoice(chosen["name"], f"{opening} {_because(reasons, social, mother, answers, rng)}")
+
+
+QUOTE_WORDS = 6
+"""The user's answer about their mother is quoted back only when it is this short."""
+
+
+def _because(reasons: Mapping[str, Any], social: str, mother: str, answers: Mapping[str, str],
+             rng: random.Random) -> str:
+    """The second half: why, in one of several wordings, quoting the user's own words when they are short."""
+    said = re.sub(r"\s+", " ", answers.get("user.mother", "")).strip().rstrip(".!?")
+    lines = [line for line in reasons["mother"][mother] if "{mother_said}" not in line
+             or 0 < len(said.split()) <= QUOTE_WORDS]
+    join = rng.choice(reasons["join"]["lines"])
+    return str(join.format(social=rng.choice(reasons["social"][social]),
+                           mother=rng.choice(lines).format(mother_said=said)))
