@@ -239,7 +239,8 @@ def is_backchannel(text: str) -> bool:
 class _Turn:
     """Times of the turn being answered (seconds on the monotonic clock)."""
 
-    def __init__(self, text: str, stopped: float, transcript: float, amend: int | None, fresh: str | None = None) -> None:
+    def __init__(self, text: str, stopped: float, transcript: float, amend: int | None,
+                 fresh: str | None = None) -> None:
         self.text, self.stopped, self.transcript, self.amend = text, stopped, transcript, amend
         self.fresh = text if fresh is None else fresh
         """What this utterance added (`text` also holds the turn it continues): a backchannel is judged by it."""
