@@ -214,6 +214,19 @@ def test_a_spoken_turn_gives_a_transcript_the_reply_events_and_speech(onboarded:
                                              ("assistant", "You said: la la la", "complete")]
 
 
+def test_debug_shows_the_context_of_a_spoken_reply_too(onboarded: Settings, fake: FakeLLM) -> None:
+    with connected(onboarded, fake, fakes()) as ws:
+        ws.send_json({"v": 1, "type": "debug", "context": True})
+        start_voice(ws)
+        heard = Heard()
+        speak(ws, 1.5, heard)
+        played_out(ws, heard)
+    shown = heard.of("context")
+    assert len(shown) == 1 and shown[0]["messages"][-1] == {"role": "user", "content": "la la la"}
+    kinds = [e["type"] for e in heard.events]
+    assert kinds.index("turn_stored") < kinds.index("context") < kinds.index("reply_started")
+
+
 def test_barge_in_stops_the_page_and_keeps_only_the_words_heard(onboarded: Settings) -> None:
     with connected(onboarded, FakeLLM([LONG]), fakes()) as ws:
         start_voice(ws)

@@ -124,6 +124,8 @@ class Session:
             await self.cancel()
         elif isinstance(event, Debug):
             self._show_context = event.context
+            if self._voice is not None:
+                self._voice.debug(event.context)
         elif isinstance(event, AudioStart):
             await self._start_voice(event)
         elif isinstance(event, AudioEnd):
@@ -172,6 +174,7 @@ class Session:
                 await self.send(Failure(missing.code, missing.friendly()))
                 return
             self._voice = VoiceSession(self.companion, self.send_frame, self._speech or embedded_engines)
+            self._voice.debug(self._show_context)
         self._voice.start(event.mode)
 
     async def hello(self) -> None:

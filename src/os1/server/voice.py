@@ -162,6 +162,14 @@ class VoiceSession:
         self._flushed = asyncio.Event()
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
+        self.show_context = False
+        """Whether spoken replies are preceded by a `context` event (the client sent `debug`)."""
+
+    def debug(self, context: bool) -> None:
+        """Send (or stop sending) a `context` event before each spoken reply."""
+        self.show_context = context
+        if self.loop is not None:
+            self.loop.show_context = context
 
     def listening(self) -> bool:
         """Whether the microphone stream is on (binary frames are taken)."""
@@ -255,8 +263,10 @@ class VoiceSession:
         self._reply_id = None
         self._stt = HeardSTT(engines.stt)
         self.sink = SocketSink(engines.tts.sample_rate, self._post, self._drop_audio)
-        return VoiceLoop(self.companion, vad=engines.vad, stt=self._stt, tts=engines.tts, sink=self.sink,
+        loop = VoiceLoop(self.companion, vad=engines.vad, stt=self._stt, tts=engines.tts, sink=self.sink,
                          config=self.config, on_event=self._said)
+        loop.show_context = self.show_context
+        return loop
 
     async def _frames(self) -> AsyncIterator[Samples]:
         """The loop's input: the client's audio in 512-sample frames, and silence to end a turn on request."""

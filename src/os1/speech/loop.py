@@ -271,6 +271,8 @@ class VoiceLoop:
         self.segmenter = Segmenter(self.config.segmenter)
         self.on_latency = on_latency
         self.on_event = on_event
+        self.show_context = False
+        """Whether each reply's events begin with `ContextShown` (what the model was given), for a debug view."""
         self.latencies: list[TurnLatency] = []
         self.interruptions = 0
         self.withdrawn = 0
@@ -516,7 +518,7 @@ class VoiceLoop:
                 self._voice_ahead(piece)
 
         async for event in self.companion.say(turn.text, prepared=self._prepared, commit=commit, preview=ahead,
-                                              amend=turn.amend, spoken=True):
+                                              amend=turn.amend, spoken=True, show_context=self.show_context):
             if not began:
                 self.sink.begin()
                 began = True
