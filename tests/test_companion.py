@@ -215,3 +215,18 @@ def test_enough_for_speech_needs_both_length_and_a_sentence_end() -> None:
     assert not enough_for_speech(long)
     assert enough_for_speech(long + ".") and enough_for_speech(long + '!"') and enough_for_speech(long + "? ")
     assert not enough_for_speech(long + " e.g.")
+
+
+async def test_preview_context_is_what_the_model_would_read_and_stores_nothing(store, fake) -> None:
+    companion = await onboarded(store, fake)
+    [e async for e in companion.say("My sister Ana lives in Porto.")]
+    before = len(store.recent_turns(100))
+    preview = await companion.preview_context("Where does Ana live?")
+    assert len(store.recent_turns(100)) == before and len(fake.calls) == 1
+    events = [e async for e in companion.say("Where does Ana live?", show_context=True)]
+    shown = next(e for e in events if isinstance(e, ContextShown))
+    def without_clock(messages) -> list[tuple[str, str]]:  # the note's first line is the time, to the minute
+        return [(m.role, m.content.split("\n", 1)[-1] if m is messages[-2] else m.content) for m in messages]
+
+    assert without_clock(preview) == without_clock(shown.messages)
+    assert any("Ana lives in Porto" in m.content for m in preview)

@@ -26,7 +26,7 @@ from os1.events import (
     ReplyStarted,
     TurnStored,
 )
-from os1.llm.base import LLM
+from os1.llm.base import LLM, Message
 from os1.memory import intents
 from os1.memory.api import Memory
 from os1.memory.forget import forget
@@ -420,6 +420,14 @@ class Companion:
                     yield event
         finally:
             await pump.aclose()
+
+    async def preview_context(self, text: str, *, at: datetime | None = None) -> tuple[Message, ...]:
+        """Exactly the messages the model would read if the user said `text` now (history, the memory note with
+        its recalled lines, the user's words), without storing anything or asking the model."""
+        text = clean_input(text)
+        history, turn = self._history(), self._turn()
+        memories = await self._recall(text, at, self._in_view(history, text, turn), turn)
+        return tuple(self._context(text, memories, history, at or now(), turn).messages)
 
     def _keep_said(self, text: str, at: datetime | None, amend: int | None) -> int:
         """Store the user's words (durably, before any answer): a new turn, or the amended one."""
