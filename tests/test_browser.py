@@ -343,3 +343,17 @@ def test_debug_in_the_address_opens_the_context(page: Page, live_server: str, fa
     page.locator("#context .message .content").last.filter(has_text="Hello again").wait_for()
     page.locator("#reply").filter(has_text="You said: Hello again").wait_for()  # the model has been called
     assert page.locator("#context .message").count() == len(fake.calls[-1])
+
+
+def test_a_line_the_server_refuses_is_marked_not_sent(page: Page, live_server: str, settings: Settings) -> None:
+    first_boot(page, live_server)
+    before = turns(settings.db_path)
+    page.locator("#text").fill("\x00\x00")  # nothing left once cleaned: the server refuses it with an error
+    page.keyboard.press("Enter")
+    page.locator("#lines li.unsent").wait_for(state="attached")
+    assert "empty" in (page.locator("#status").text_content() or "") and page.locator("#send").is_enabled()
+    assert turns(settings.db_path) == before
+    say(page, SAID)  # the next line is stored and shown as usual
+    assert page.locator("#lines li.unsent").count() == 1
+    assert page.locator("#lines li:not(.unsent)").all_text_contents()[-2] == f"You: {SAID}"
+    assert turns(settings.db_path)[-2] == ("user", SAID, "complete")
