@@ -1,4 +1,5 @@
-"""Driving Debian's Chromium with Playwright in tests: its switches, a fake microphone, and what went wrong on a page.
+"""Driving Debian's Chromium with Playwright in tests: its switches, a fake microphone, what went wrong on a page,
+and what a reader of the page can see (in view, whole, not cut off).
 
 The fixtures are in `tests.browser_fixtures`; this module holds what test files import (a plugin module imported
 before pytest registers it could not have its asserts rewritten).
@@ -10,7 +11,7 @@ import base64
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -122,3 +123,91 @@ def answer_first_boot(page: Page) -> None:
         page.keyboard.press("Enter")
         page.wait_for_function("(before) => document.getElementById('prompt').textContent !== before", arg=before)
     page.locator("#reply").filter(has_text="So, how are you?").wait_for()
+
+
+def in_view(page: Page, selector: str) -> bool:
+    """Whether the element is inside the viewport, top to bottom."""
+    inside: bool = page.eval_on_selector(selector, """(el) => {
+        const box = el.getBoundingClientRect();
+        return box.top >= 0 && box.bottom <= window.innerHeight;
+    }""")
+    return inside
+
+
+def overflowing(page: Page) -> list[Any]:
+    """The visible elements that reach outside the viewport's width, and whether the page scrolls sideways."""
+    found: list[Any] = page.evaluate("""() => {
+        const root = document.documentElement, width = root.clientWidth, out = [];
+        if (root.scrollWidth > width) out.push(['page scrolls', root.scrollWidth]);
+        for (const el of document.body.querySelectorAll('*')) {
+            const box = el.getBoundingClientRect(), name = el.id || el.tagName;
+            if (box.width && (box.left < -0.5 || box.right > width + 0.5)) out.push([name, box.left, box.right]);
+            if (el.scrollWidth > el.clientWidth + 1) out.push([name, 'cuts', el.scrollWidth, el.clientWidth]);
+        }
+        return out;
+    }""")
+    return found
+
+
+SHOWN = """([selector, which]) => {
+    // Whether the first or last character of `selector`'s text can be seen: inside the viewport, not cut off by
+    // an ancestor that clips it, not under something else (the input bar). With `which` 'first', every
+    // scrolling ancestor is scrolled to its top first, as a reader scrolling up to the beginning would.
+    const el = document.querySelector(selector);
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT), nodes = [];
+    while (walker.nextNode()) if (walker.currentNode.textContent.trim()) nodes.push(walker.currentNode);
+    const node = which === 'first' ? nodes[0] : nodes[nodes.length - 1], text = node.textContent;
+    if (which === 'first') for (let up = el; up; up = up.parentElement) up.scrollTop = 0;
+    const at = which === 'first' ? text.search(/\\S/) : text.trimEnd().length - 1;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + 1);
+    const box = range.getBoundingClientRect();
+    const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    return Boolean(hit && el.contains(hit));
+}"""
+
+WHOLE = """(selector) => {
+    // Whether the element can be seen whole: five points across it all hit it (nothing clips or covers it).
+    const el = document.querySelector(selector), box = el.getBoundingClientRect();
+    return box.width > 20 && [[0.5, 0.5], [0.5, 0.2], [0.5, 0.8], [0.2, 0.5], [0.8, 0.5]].every(([x, y]) => {
+        const hit = document.elementFromPoint(box.left + x * box.width, box.top + y * box.height);
+        return Boolean(hit && el.contains(hit));
+    });
+}"""
+
+
+ORB = """() => {
+    // What is wrong with the orb, if anything: squashed out of round, or its soft glow cut by a clipping box.
+    const presence = document.getElementById('presence'), box = presence.getBoundingClientRect();
+    if (box.width < 24 || Math.abs(box.width - box.height) > 1) return `squashed to ${box.width}×${box.height}`;
+    const [x = 0, y = 0, blur = 0, spread = 0] = (getComputedStyle(presence.firstElementChild).boxShadow
+        .match(/-?[\\d.]+px/g) || []).map(parseFloat);
+    const reach = Math.max(Math.abs(x), Math.abs(y)) + blur + spread;
+    for (let up = presence.parentElement; up !== document.body; up = up.parentElement) {
+        const style = getComputedStyle(up), clip = up.getBoundingClientRect();
+        if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
+        if (box.top - reach < clip.top || box.bottom + reach > clip.bottom || box.left - reach < clip.left
+            || box.right + reach > clip.right) return `its glow is cut by ${up.id || up.tagName}`;
+    }
+    const viewport = [box.top - reach, innerHeight - box.bottom - reach, box.left, innerWidth - box.right];
+    return viewport.every((room) => room >= 0) ? '' : 'it leaves the screen';
+}"""
+
+
+def orb_problem(page: Page) -> str:
+    """What cuts or squashes the presence, or '' when it is whole and round (see ORB)."""
+    problem: str = page.evaluate(ORB)
+    return problem
+
+
+def shown(page: Page, selector: str, which: str) -> bool:
+    """Whether the first or last character of `selector` can be read (see SHOWN)."""
+    seen: bool = page.evaluate(SHOWN, [selector, which])
+    return seen
+
+
+def whole(page: Page, selector: str) -> bool:
+    """Whether `selector` is seen whole (see WHOLE)."""
+    seen: bool = page.evaluate(WHOLE, selector)
+    return seen

@@ -4,28 +4,130 @@
 const $ = (id) => document.getElementById(id);
 const presence = $("presence"), prompt = $("prompt"), reply = $("reply"), status = $("status");
 const text = $("text"), send = $("send"), stop = $("stop"), drawer = $("drawer"), lines = $("lines");
+const stage = document.querySelector("main");
+const MAX_FRAME = 64 * 1024;  // the most UTF-8 bytes a text frame may have (docs/protocol.md)
+const HISTORY = 200;  // the stored turns the transcript shows when a session opens
 let socket = null, replying = false, streaming = false, osName = "OS1", retry = 1000;
+let opening = false;  // the prompts on screen are one run (the opening's lines): the next is added below them
 
 function setState(state) {
   presence.className = "presence " + state;
   presence.setAttribute("aria-label", `${osName} is ${state === "idle" ? "listening" : state}`);
 }
 
+// The transcript. A stored turn's line carries its id (data-turn), so the history asked when a session opens and
+// the events of the socket update a line instead of adding it twice.
+let pending = null;  // the user's typed line, until `turn_stored` says which turn it is
+
+function follow() {  // an open transcript follows the conversation
+  drawer.scrollTop = drawer.scrollHeight;
+}
+
+function write(li, who, words, cls) {
+  li.textContent = `${who}: ${words}`;
+  li.className = cls || "";
+}
+
 function addLine(who, words, cls) {
   const li = document.createElement("li");
-  li.textContent = `${who}: ${words}`;
-  if (cls) li.className = cls;
+  write(li, who, words, cls);
   lines.appendChild(li);
-  drawer.scrollTop = drawer.scrollHeight;  // an open transcript follows the conversation
+  follow();
   return li;
 }
 
-const keyed = new Map();  // lines a later event may correct: a spoken reply cut short, a user who went on
-function setLine(key, who, words, cls) {
-  const old = keyed.get(key);
-  if (old && !words) { old.remove(); keyed.delete(key); }
-  else if (old) { old.textContent = `${who}: ${words}`; old.className = cls || ""; }
-  else if (words) keyed.set(key, addLine(who, words, cls));
+function placeTurn(id, who, words, cls) {  // a stored turn's line, in order of turns; no words: none (unsaid)
+  let li = lines.querySelector(`li[data-turn="${id}"]`);
+  if (!words) { if (li) li.remove(); return; }
+  if (!li) {
+    li = document.createElement("li");
+    li.dataset.turn = id;
+    const later = [...lines.querySelectorAll("li[data-turn]")].find((other) => Number(other.dataset.turn) > id);
+    lines.insertBefore(li, later || (pending && pending.parentNode === lines ? pending : null));
+  }
+  write(li, who, words, cls);
+}
+
+function setTurn(id, who, words, cls) {
+  placeTurn(id, who, words, cls);
+  follow();
+}
+
+function stored(id) {  // the user's typed line is the turn `id`, unless the history has shown that turn already
+  if (!pending) return;
+  if (lines.querySelector(`li[data-turn="${id}"]`)) pending.remove();
+  else pending.dataset.turn = id;
+  pending = null;
+}
+
+function marks(role, state) {  // a line's classes: the user's words, a reply cut short
+  return [role === "user" ? "you" : "", state === "complete" ? "" : "interrupted"].join(" ").trim();
+}
+
+let asking = 0;  // history requests in flight (the transcript is aria-busy while any is)
+
+async function restore() {  // the conversation so far: on a reload, in a new tab, after a reconnect
+  lines.setAttribute("aria-busy", String(++asking > 0));
+  try {
+    const response = await fetch(`/api/history?limit=${HISTORY}`, { credentials: "same-origin" });
+    if (response.status === 401) return;  // signed out: the socket's close sends the page to /login
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    for (const turn of (await response.json()).turns) {
+      const who = turn.role === "user" ? "You" : turn.speaker || osName;
+      placeTurn(turn.id, who, turn.text, marks(turn.role, turn.status));
+    }
+    follow();
+  } catch (err) {
+    status.textContent = `The transcript of our earlier conversation could not be loaded (${err.message}).`;
+  } finally {
+    lines.setAttribute("aria-busy", String(--asking > 0));
+  }
+}
+
+// The reply on the stage: it scrolls inside its own box, following the words as they come unless the user has
+// scrolled up to read; once it is longer than the room, the presence shrinks to give it more.
+function showReply(words, more) {
+  const atEnd = reply.scrollTop + reply.clientHeight >= reply.scrollHeight - 4;
+  if (more) reply.textContent += words;
+  else { reply.textContent = words; stage.classList.remove("long"); }
+  if (reply.scrollHeight > reply.clientHeight + 1) stage.classList.add("long");
+  if (atEnd || !more) reply.scrollTop = reply.scrollHeight;
+}
+reply.addEventListener("scroll", () => reply.classList.toggle("scrolled", reply.scrollTop > 0));
+
+function showPrompt(line) {  // the opening's lines one below the other; a new question replaces the last run
+  if (!opening) { prompt.textContent = ""; opening = true; }
+  const p = document.createElement("p");
+  p.textContent = line;
+  p.style.setProperty("--i", String(prompt.childElementCount));
+  prompt.appendChild(p);
+}
+
+function clearPrompt() {
+  prompt.textContent = "";
+  opening = false;
+}
+
+// Text the socket cannot carry is never cut and never lost: the page says so and keeps it in the box.
+const encoder = new TextEncoder();
+let warned = false;
+
+function tooLong(words) {  // why `words` cannot be sent in one frame, or ""
+  if (words.length * 6 + 64 <= MAX_FRAME) return "";  // JSON and UTF-8 give at most 6 bytes a character
+  const bytes = encoder.encode(JSON.stringify({ v: 1, type: "say", text: words })).length;
+  if (bytes <= MAX_FRAME) return "";
+  const over = Math.ceil((bytes - MAX_FRAME) * words.length / bytes);
+  return `This is too long to send at once: about ${over.toLocaleString("en")} characters more than one message `
+    + "can carry (64 KiB). It is all still here: shorten it, or send it in parts.";
+}
+
+function checkLength() {
+  const why = tooLong(text.value.trim());
+  text.setAttribute("aria-invalid", String(Boolean(why)));
+  if (why) status.textContent = why;
+  else if (warned) status.textContent = "";
+  warned = Boolean(why);
+  return why;
 }
 
 function busy(on) {
@@ -44,37 +146,46 @@ function handle(event) {
       osName = event.name || "OS1";
       $("name").textContent = osName;
       status.textContent = "";
+      clearPrompt();
+      if (OS1Context.on) emit("debug", { context: true });  // each new session starts without it
+      restore();
       break;
     case "prompt":
-      prompt.textContent = event.text;
-      reply.textContent = "";
+      showPrompt(event.text);
+      showReply("", false);
       addLine("OS1", event.text, "you");
+      pending = null;  // a first-boot answer is not a turn
       busy(false);
       setState("idle");
       break;
     case "turn_stored":
+      stored(event.turn_id);
       setState("thinking");
       break;
     case "reply_started":
-      prompt.textContent = "";
-      reply.textContent = "";
+      clearPrompt();
+      showReply("", false);
       streaming = true;
       setState("thinking");
       break;
     case "delta":  // a reply's next words, or a whole line the OS says without the model (welcome back)
-      if (!streaming) { reply.textContent = ""; prompt.textContent = ""; streaming = true; }
-      reply.textContent += event.text;
+      if (!streaming) { showReply("", false); clearPrompt(); streaming = true; }
+      showReply(event.text, true);
       setState(replying ? "speaking" : "idle");
       break;
     case "reply_done":
       streaming = false;
-      reply.textContent = event.text;
-      setLine("os" + event.turn_id, osName, event.text, event.status === "interrupted" ? "interrupted" : "");
+      pending = null;
+      if (reply.textContent !== event.text) showReply(event.text, false);
+      setTurn(event.turn_id, osName, event.text, marks("assistant", event.status));
       busy(false);
       setState("idle");
       break;
     case "notice":
       status.textContent = event.text;
+      break;
+    case "context":
+      OS1Context.show(event.messages);
       break;
     case "renamed":
       osName = event.name;
@@ -82,6 +193,7 @@ function handle(event) {
       break;
     case "error":
       status.textContent = event.message;
+      if (pending) { pending.classList.add("unsent"); pending = null; }
       if (event.code !== "rate_limited" && event.code !== "busy") { busy(false); setState("idle"); }
       break;
   }
@@ -106,6 +218,7 @@ function connect() {
       .then((r) => { if (r.status === 401) location.assign("/login"); }).catch(() => {});
     if (window.OS1Voice) OS1Voice.closed();
     busy(false);
+    pending = null;
     setState("offline");
     status.textContent = "Reconnecting…";
     setTimeout(connect, retry);
@@ -113,13 +226,68 @@ function connect() {
   };
 }
 
+// The context drawer: with it on (the drawer's "context" button, or /?debug), each typed reply is preceded by
+// exactly the messages the model read, shown in place of the transcript (docs/protocol.md, `debug`).
+const OS1Context = (() => {
+  const button = $("debug"), panel = $("context"), list = $("messages"), about = $("context-about");
+  const self = { on: false };
+
+  function part(role, i, last) {  // where a message sits in what the model read
+    if (role === "system" && i === 0) return "prompt";
+    if (role === "user" && i === last) return "now";
+    if (role === "system" && i === last - 1) return "note";
+    return role === "assistant" ? `history (${osName})` : "history";
+  }
+
+  self.show = (messages) => {
+    list.textContent = "";
+    messages.forEach((message, i) => {
+      const li = document.createElement("li"), role = document.createElement("span");
+      const content = document.createElement("div");
+      li.className = `message ${message.role}`;
+      role.className = "role";
+      role.textContent = `${message.role} · ${part(message.role, i, messages.length - 1)}`;
+      content.className = "content";
+      content.textContent = message.content;
+      li.append(role, content);
+      list.appendChild(li);
+    });
+    const characters = messages.reduce((sum, message) => sum + message.content.length, 0);
+    about.textContent = `What the model read for the reply that follows: ${messages.length} messages, `
+      + `${characters.toLocaleString("en")} characters.`;
+    follow();
+  };
+
+  self.set = (on) => {
+    self.on = on;
+    button.setAttribute("aria-pressed", String(on));
+    panel.hidden = !on;
+    lines.hidden = on;
+    $("drawer-title").textContent = on ? "Context" : "Transcript";
+    emit("debug", { context: on });
+    follow();
+  };
+
+  button.addEventListener("click", () => self.set(!self.on));
+  return self;
+})();
+
+function openDrawer(open) {
+  drawer.hidden = !open;
+  $("history").setAttribute("aria-expanded", String(open));
+  if (open) follow();  // it opens on the newest lines
+}
+
 $("talk").addEventListener("submit", (e) => {
   e.preventDefault();
   const words = text.value.trim();
   if (!words || replying) return;
-  addLine("You", words, "you");
+  if (checkLength()) { text.focus(); return; }  // kept in the box, every character
+  status.textContent = "";
+  pending = addLine("You", words, "you");
   busy(true);
   streaming = false;
+  opening = false;
   emit("say", { text: words });
   text.value = "";
   text.style.height = "";
@@ -127,13 +295,14 @@ $("talk").addEventListener("submit", (e) => {
 text.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("talk").requestSubmit(); }
 });
-text.addEventListener("input", () => { text.style.height = ""; text.style.height = text.scrollHeight + "px"; });
-stop.addEventListener("click", () => emit("cancel", {}));
-$("history").addEventListener("click", () => {
-  drawer.hidden = !drawer.hidden;
-  drawer.scrollTop = drawer.scrollHeight;  // opens on the newest lines
-  $("history").setAttribute("aria-expanded", String(!drawer.hidden));
+text.addEventListener("input", () => {
+  text.style.height = "";
+  text.style.height = text.scrollHeight + "px";
+  checkLength();
 });
-$("close").addEventListener("click", () => { drawer.hidden = true; $("history").setAttribute("aria-expanded", "false"); });
+stop.addEventListener("click", () => emit("cancel", {}));
+$("history").addEventListener("click", () => openDrawer(drawer.hidden));
+$("close").addEventListener("click", () => openDrawer(false));
 
+if (new URLSearchParams(location.search).has("debug")) { OS1Context.set(true); openDrawer(true); }
 connect();

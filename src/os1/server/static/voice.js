@@ -139,7 +139,7 @@ window.OS1Voice = (() => {
       case "transcript":
         heard.textContent = e.text;
         if (e.turn_id === null) addLine("You", e.text, "you");
-        else setLine("you" + e.turn_id, "You", e.text, "you");
+        else setTurn(e.turn_id, "You", e.text, "you");
         break;
     }
     if (on || state !== "off" || e.type === "voice_state") look(state);  // over app.js's own reply states
