@@ -79,11 +79,14 @@ def _add(accounts: Accounts, args: argparse.Namespace, console: Console) -> int:
     local = args.user
     life = accounts.life(local)
     take_over = args.owner
-    if first and life.turns and not accounts.has_account(local) and not (args.owner or args.new_user):
+    if (first and life.turns and args.name != local and not accounts.has_account(local)
+            and not (args.owner or args.new_user)):
         take_over = _ask_whose(console, args, local, life.turns, life.memories)
     accounts.add(args.name, _password(args.password_stdin), take_over=local if take_over else None)
     console.print(f"Made the account '{args.name}'" + (", with the conversation OS1 already held here." if take_over
                                                        else "."), markup=False)
+    if take_over and args.name != local:
+        console.print(f"In the terminal it is now: os1 --user {args.name} chat", markup=False)
     if first:
         console.print("The server now asks everyone to sign in (a running one too, from its next request), and "
                       "may listen on other addresses (os1 serve --host 0.0.0.0).", markup=False)
