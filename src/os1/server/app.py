@@ -15,7 +15,7 @@ import ipaddress
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -194,29 +194,42 @@ async def _stopped(task: asyncio.Task[None]) -> None:
 
 async def _admitted_frames(websocket: WebSocket) -> AsyncGenerator[Message, None]:
     """The socket's messages until the client leaves, each let through only while the connection is still
-    admitted (`still_admitted` on each frame; the server's `Watch` for all sockets every few seconds): once it
-    is not, the socket is closed with 4401 and nothing more is read."""
+    admitted (`still_admitted` on each frame; the server's `Watch` for all sockets every few seconds, which
+    cancels the wait for the next frame): once it is not, the socket is closed with 4401 and nothing more is
+    read. No task or timer of its own per socket: thousands of idle ones cost only their entry in the watch."""
+    task = asyncio.current_task()
+    assert task is not None
+    waiting, ended = False, False
+
+    def end() -> None:
+        nonlocal ended
+        ended = True
+        if waiting:
+            task.cancel()
+
     watch: Watch = websocket.app.state.watch
-    ended = watch.watch(websocket)
-    receiving: asyncio.Future[Message] | None = None
+    number = watch.watch(websocket, end)
     try:
-        while True:
-            if receiving is None:
-                receiving = asyncio.ensure_future(websocket.receive())
-            either: set[asyncio.Future[Any]] = {receiving, ended}
-            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            if ended.done() or not still_admitted(websocket):
-                with contextlib.suppress(RuntimeError, OSError):
-                    await websocket.close(UNAUTHORIZED)
-                return
-            message, receiving = receiving.result(), None
+        while not ended:
+            waiting = True
+            try:
+                message = await websocket.receive()
+            except asyncio.CancelledError:
+                if not ended:  # the server is stopping
+                    raise
+                task.uncancel()
+                break
+            finally:
+                waiting = False
+            if ended or not still_admitted(websocket):
+                break
             if message["type"] == "websocket.disconnect":
                 return
             yield message
+        with contextlib.suppress(RuntimeError, OSError):
+            await websocket.close(UNAUTHORIZED)
     finally:
-        watch.forget(ended)
-        if receiving is not None and not receiving.done():
-            receiving.cancel()
+        watch.forget(number)
 
 
 def has_accounts(settings: Settings) -> bool:

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -67,18 +69,19 @@ class Watch:
 
     def __init__(self, accounts: Accounts, mode: Mode, *, every: float) -> None:
         self.accounts, self.mode, self.every = accounts, mode, every
-        self._sockets: dict[asyncio.Future[None], tuple[str, int] | None] = {}
-        """A socket's end (resolved when it must close) → its sign-in (token hash, user id); None: local mode."""
+        self._sockets: dict[int, tuple[tuple[str, int] | None, Callable[[], None]]] = {}
+        """A socket's number → its sign-in (token hash, user id; None: local mode) and what ends it."""
+        self._numbers = itertools.count()
 
-    def watch(self, conn: HTTPConnection) -> asyncio.Future[None]:
-        """Start watching a socket; the future resolves when it is no longer admitted."""
-        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def watch(self, conn: HTTPConnection, end: Callable[[], None]) -> int:
+        """Watch a socket: `end` is called once when it is no longer admitted. Its number, to `forget` it."""
         token = cookies_of(conn.scope).get(SESSION_COOKIE, "")
-        self._sockets[ended] = (digest(token), user_id_of(conn)) if accounts_on(conn) else None
-        return ended
+        number = next(self._numbers)
+        self._sockets[number] = ((digest(token), user_id_of(conn)) if accounts_on(conn) else None, end)
+        return number
 
-    def forget(self, ended: asyncio.Future[None]) -> None:
-        self._sockets.pop(ended, None)
+    def forget(self, number: int) -> None:
+        self._sockets.pop(number, None)
 
     async def run(self) -> None:
         while True:
@@ -90,11 +93,12 @@ class Watch:
 
     def sweep(self) -> None:
         """End the sockets whose sign-in has ended, and the local ones once accounts exist."""
-        local_over = any(who is None for who in self._sockets.values()) and self.mode.accounts_on()
-        live = self.accounts.live_sign_ins({who[0] for who in self._sockets.values() if who is not None})
-        for ended, who in list(self._sockets.items()):
-            if (local_over if who is None else who not in live) and not ended.done():
-                ended.set_result(None)
+        local_over = any(who is None for who, _ in self._sockets.values()) and self.mode.accounts_on()
+        live = self.accounts.live_sign_ins({who[0] for who, _ in self._sockets.values() if who is not None})
+        for number, (who, end) in list(self._sockets.items()):
+            if local_over if who is None else who not in live:
+                self.forget(number)
+                end()
 
 
 def companion_of(conn: HTTPConnection) -> Companion:
