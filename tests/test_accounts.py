@@ -23,6 +23,7 @@ from os1.server.accounts import AccountError, Accounts
 from os1.server.app import create_app
 from os1.server.auth import make_key
 from os1.server.gate import CSRF_COOKIE, SESSION_COOKIE
+from os1.server.login import Throttle
 from os1.server.users import Companions
 from os1.testing import FakeLLM
 from tests.conftest import OS1
@@ -251,7 +252,7 @@ def test_local_mode_needs_no_sign_in_but_still_checks_csrf(settings: Settings, f
 
 def test_failed_passwords_make_a_name_wait(settings: Settings, fake: FakeLLM) -> None:
     make_accounts(settings, "ada")
-    with client(settings, fake) as c:
+    with client(settings, fake, throttle=Throttle(first_delay=600.0)) as c:
         for _ in range(5):
             assert sign_in(c, "ada", "wrong password").status_code == 401
         assert sign_in(c, "ada").status_code == 429  # even the right password, for a while

@@ -106,14 +106,16 @@ class HostGuard:
 def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | None = None,
                rate_limit: int = 20, accounts: bool | None = None, keep_idle: int = 256,
                user_frames_per_second: int = 40, user_requests_per_minute: int = 60,
-               speech: SpeechFactory | None = None, recheck_seconds: float = RECHECK_S) -> Starlette:
+               speech: SpeechFactory | None = None, recheck_seconds: float = RECHECK_S,
+               throttle: login.Throttle | None = None) -> Starlette:
     """The server. Local mode serves `user`'s companion with no sign-in, until the database has an account;
     account mode (from then on, or from the start with `accounts` True) serves each signed-in user theirs.
     Companions come from `opener` (by default one database, model and embedder shared by all users).
     `rate_limit`: the most frames one WebSocket session may send in a second; `user_frames_per_second` and
     `user_requests_per_minute` (the API) bound each user across all of their sessions; `keep_idle`: how many
     users' companions stay open unused; `speech`: builds a voice session's speech engines (None: the embedded
-    Silero, PocketSphinx and Piper); `recheck_seconds`: how often the open sockets' sign-ins are checked."""
+    Silero, PocketSphinx and Piper); `recheck_seconds`: how often the open sockets' sign-ins are checked;
+    `throttle`: how wrong passwords are slowed (by default `login.Throttle()`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -178,7 +180,7 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
             await session.close()
 
     routes = [Route("/", page), Route("/static/{path:path}", static), Route("/healthz", healthz),
-              WebSocketRoute("/ws", socket), *openai_api.routes(), *login.routes(),
+              WebSocketRoute("/ws", socket), *openai_api.routes(), *login.routes(throttle),
               *pages.routes(settings)]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(Gate)

@@ -89,9 +89,9 @@ class Throttle:
         return found
 
 
-def routes() -> list[Route]:
-    """The sign-in routes."""
-    throttle = Throttle()
+def routes(throttle: Throttle | None = None) -> list[Route]:
+    """The sign-in routes; `throttle` slows wrong passwords (by default `Throttle()`)."""
+    throttle = throttle or Throttle()
     verifying = asyncio.Semaphore(2)
 
     async def page(request: Request) -> Response:
