@@ -21,8 +21,9 @@ from os1.memory import Database
 from os1.memory.store import now
 from os1.server.accounts import AccountError, Accounts
 from os1.server.app import create_app
-from os1.server.auth import api_key
+from os1.server.auth import make_key
 from os1.server.gate import CSRF_COOKIE, SESSION_COOKIE
+from os1.server.login import Throttle
 from os1.server.users import Companions
 from os1.testing import FakeLLM
 from tests.conftest import OS1
@@ -251,7 +252,7 @@ def test_local_mode_needs_no_sign_in_but_still_checks_csrf(settings: Settings, f
 
 def test_failed_passwords_make_a_name_wait(settings: Settings, fake: FakeLLM) -> None:
     make_accounts(settings, "ada")
-    with client(settings, fake) as c:
+    with client(settings, fake, throttle=Throttle(first_delay=600.0)) as c:
         for _ in range(5):
             assert sign_in(c, "ada", "wrong password").status_code == 401
         assert sign_in(c, "ada").status_code == 429  # even the right password, for a while
@@ -268,7 +269,7 @@ def test_users_see_only_their_own_conversation_memory_and_keys(settings: Setting
             assert ws.receive_json()["user_name"] == "Theodore"
         db = Database(settings.db_path)
         try:
-            ada_key, bob_key = api_key(db.user("ada")), api_key(db.user("bob"))
+            ada_key, bob_key = make_key(db, db.user("ada").user_id), make_key(db, db.user("bob").user_id)
         finally:
             db.close()
         answer = bob.post("/v1/chat/completions", headers={"Authorization": f"Bearer {bob_key}"},
@@ -302,7 +303,7 @@ def test_the_api_limits_requests_per_user(settings: Settings, fake: FakeLLM) -> 
     with client(settings, fake, user_requests_per_minute=3) as c:
         db = Database(settings.db_path)
         try:
-            key = api_key(db.user("local"))
+            key = make_key(db, db.user("local").user_id)
         finally:
             db.close()
         codes = [c.get("/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code for _ in range(4)]
@@ -357,21 +358,31 @@ def _cookie_header(cookies: dict[str, str]) -> dict[str, str]:
 
 
 def test_idle_companions_beyond_the_limit_are_closed(settings: Settings, fake: FakeLLM) -> None:
-    companions = Companions(settings, opener_for(fake), keep_idle=1)
-    first = companions.acquire("ada")
-    companions.release("ada")
-    companions.acquire("bob")
-    companions.release("bob")
-    assert not companions.is_open("ada") and companions.is_open("bob")
-    assert companions.acquire("ada") is not first  # reopened
-    asyncio.run(companions.close())
+    db = Database(settings.db_path)
+    try:
+        ada, bob = db.user("ada").user_id, db.user("bob").user_id
+        companions = Companions(settings, opener_for(fake), users=Accounts(db).user, keep_idle=1)
+        first = companions.acquire(ada, "ada")
+        companions.release(ada)
+        companions.acquire(bob, "bob")
+        companions.release(bob)
+        assert not companions.is_open(ada) and companions.is_open(bob)
+        assert companions.acquire(ada, "ada") is not first  # reopened
+        asyncio.run(companions.close())
+    finally:
+        db.close()
 
 
 def test_each_user_gets_their_own_api_key_from_the_settings_api(settings: Settings, fake: FakeLLM) -> None:
     with ada_and_bob(settings, fake) as (ada, bob):
-        ada_key, bob_key = ada.get("/api/key").json()["key"], bob.get("/api/key").json()["key"]
-        assert ada_key != bob_key and ada.get("/api/key").json()["key"] == ada_key
+        assert ada.get("/api/key").json() == {"exists": False, "hint": None, "created": None,
+                                              "base_url": "http://127.0.0.1/v1"}
         assert ada.post("/api/key").status_code == 403  # a change needs the CSRF token
+        ada_key, bob_key = (c.post("/api/key", headers=csrf(c)).json()["key"] for c in (ada, bob))
+        assert ada_key != bob_key
+        shown = ada.get("/api/key").json()  # afterwards: that it exists, never the key
+        assert shown["exists"] is True and shown["hint"] == ada_key[:8] and "key" not in shown
+        assert ada_key not in ada.get("/api/key").text
         new = ada.post("/api/key", headers=csrf(ada)).json()
         assert new["key"] != ada_key and new["base_url"] == "http://127.0.0.1/v1"
         auth = {"Authorization": f"Bearer {ada_key}"}
@@ -403,3 +414,117 @@ def test_no_route_lets_one_account_read_or_change_anothers_data(settings: Settin
         assert ada.post("/api/key", headers={"X-CSRF-Token": bob.cookies[CSRF_COOKIE]}).status_code == 403
         assert [i["text"] for i in bob.get("/api/memory").json()["items"]] == [i["text"] for i in bob_items]
         assert any("Catherine" in t["text"] for t in bob.get("/api/history").json()["turns"])
+
+
+# When accounts begin on a machine already in use -----------------------------------------------------------
+
+def seed_local(settings: Settings, lines: Sequence[str] = ("I love the sea", "My sister Lena lives in Oslo")) -> int:
+    """The local user's conversation, as `os1 chat` leaves it; their id."""
+    db = Database(settings.db_path)
+    try:
+        store = db.user("local")
+        for key, answer in (("user.name", "Theodore"), ("user.social", "social"), ("user.mother", "kind"),
+                            ("user.voice", "female"), ("os.name", "Samantha")):  # first boot is done
+            store.set(key, answer)
+        for line in lines:
+            store.add_turn("user", line)
+            store.add_turn("assistant", "Tell me more.")
+        return store.user_id
+    finally:
+        db.close()
+
+
+def local_key() -> str:
+    made = run("key")
+    assert made.returncode == 0, made.stderr
+    return made.stdout.decode().strip()
+
+
+def user_ids(settings: Settings) -> dict[str, int]:
+    return {str(n): int(i) for i, n in rows(settings.db_path, "SELECT id, name FROM users")}
+
+
+def test_the_first_account_must_say_whose_the_existing_conversation_is(home: Any, settings: Settings) -> None:
+    seed_local(settings)
+    refused = run("user", "add", "ada", "--password-stdin", stdin=PASSWORD.encode() + b"\n")
+    assert refused.returncode == 2
+    message = refused.stderr.decode()
+    assert "--owner" in message and "--new-user" in message and "4 turns" in message
+    assert rows(settings.db_path, "SELECT COUNT(*) FROM accounts") == [(0,)]
+
+
+def test_the_owner_takes_over_their_life_and_a_running_server_switches_to_accounts(
+        home: Any, settings: Settings, fake: FakeLLM) -> None:
+    local_id = seed_local(settings)
+    key = local_key()
+    with client(settings, fake) as c:
+        assert c.get("/api/me").json() == {"user": "local", "accounts": False}
+        assert c.get("/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        with c.websocket_connect("ws://127.0.0.1/ws") as ws:
+            ws.send_json({"type": "ping"})
+            assert ws.receive_json()["type"] == "pong"
+            made = run("user", "add", "ada", "--password-stdin", "--owner", stdin=PASSWORD.encode() + b"\n")
+            assert made.returncode == 0, made.stderr
+            ws.send_json({"type": "ping"})
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+            assert closed.value.code == 4401  # the running server now asks for a sign-in
+        assert c.get("/", follow_redirects=False).headers["location"] == "/login"
+        assert c.get("/api/me").status_code == 401
+        assert user_ids(settings)["ada"] == local_id and "local" not in user_ids(settings)
+        assert sign_in(c, "ada").status_code == 303
+        assert c.get("/api/me").json() == {"user": "ada", "accounts": True}
+        history = [t["text"] for t in c.get("/api/history").json()["turns"]]
+        assert "I love the sea" in history and "My sister Lena lives in Oslo" in history
+        # the old local key went with the life it belongs to
+        answer = c.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                        json={"messages": [{"role": "user", "content": "still me"}]})
+        assert answer.status_code == 200
+    assert rows(settings.db_path, "SELECT user_id FROM turns WHERE text = 'still me'") == [(local_id,)]
+
+
+def test_a_new_user_starts_afresh_and_the_local_key_stops_working(home: Any, settings: Settings,
+                                                                 fake: FakeLLM) -> None:
+    local_id = seed_local(settings)
+    key = local_key()
+    made = run("user", "add", "ada", "--password-stdin", "--new-user", stdin=PASSWORD.encode() + b"\n")
+    assert made.returncode == 0, made.stderr
+    ids = user_ids(settings)
+    assert ids["local"] == local_id and ids["ada"] != local_id
+    with client(settings, fake) as c:
+        assert c.get("/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+        assert sign_in(c, "ada").status_code == 303
+        assert c.get("/api/history").json()["turns"] == []
+
+
+def test_at_a_terminal_the_first_account_asks_and_yes_takes_over(home: Any, settings: Settings) -> None:
+    import os
+    import pty
+    import time
+
+    local_id = seed_local(settings)
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([*OS1, "user", "add", "ada"], stdin=terminal, stdout=terminal, stderr=terminal,
+                            start_new_session=True, close_fds=True)
+    os.close(terminal)
+    seen = b""
+
+    def answer(prompt: bytes, reply: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 60
+        while prompt not in seen and time.monotonic() < deadline:
+            seen += os.read(controller, 4096)
+        assert prompt in seen, seen
+        seen = seen[seen.index(prompt) + len(prompt):]
+        os.write(controller, reply)
+
+    try:
+        answer(b"[y/n]", b"y\n")
+        answer(b"Password: ", PASSWORD.encode() + b"\n")
+        answer(b"Again: ", PASSWORD.encode() + b"\n")
+        assert proc.wait(60) == 0
+    finally:
+        os.close(controller)
+        if proc.poll() is None:
+            proc.kill()
+    assert user_ids(settings)["ada"] == local_id

@@ -11,7 +11,7 @@ import pytest
 from os1.config import Settings
 from os1.memory import Database
 from os1.server.app import create_app
-from os1.server.auth import api_key
+from os1.server.auth import make_key
 from os1.server.openai_api import MAX_BODY_BYTES
 from os1.testing import FakeLLM
 from tests.db_helpers import turns
@@ -23,7 +23,7 @@ def server(settings: Settings) -> Iterator[tuple[str, str, FakeLLM]]:
     """The app under uvicorn on a free loopback port: (base URL, API key, model)."""
     db = Database(settings.db_path)
     try:
-        key = api_key(db.user("local"))
+        key = make_key(db, db.user("local").user_id)
     finally:
         db.close()
     llm = FakeLLM()
@@ -74,9 +74,35 @@ def test_bad_bodies_get_400_in_openai_shape(server: tuple[str, str, FakeLLM], se
     url, key, _ = server
     headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
     for body in (b"{not json", b"[]", b'{"messages": []}', b'{"messages": [{"role": "system", "content": "x"}]}',
-                 b'{"messages": [{"role": "user", "content": "x"}], "stream": "yes"}', b"x" * (MAX_BODY_BYTES + 1)):
+                 b'{"messages": [{"role": "user", "content": "x"}], "stream": "yes"}', b"x" * (MAX_BODY_BYTES + 1),
+                 b"[" * 50_000, b'{"messages": ' + b"[" * 50_000):
         response = httpx.post(url + "/v1/chat/completions", content=body, headers=headers)
         assert response.status_code == 400, body[:40]
         error = response.json()["error"]
         assert error["type"] == "invalid_request_error" and error["message"]
     assert turns(settings.db_path) == []
+
+
+def test_usage_counts_what_the_model_read_and_what_it_answered(server: tuple[str, str, FakeLLM]) -> None:
+    url, key, llm = server
+    client = openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0)
+    intro = client.chat.completions.create(model="os1", messages=[{"role": "user", "content": "Hi"}])
+    text = intro.choices[0].message.content or ""
+    assert intro.usage is not None
+    assert (intro.usage.prompt_tokens, intro.usage.completion_tokens) == (llm.count_tokens("Hi"),
+                                                                          llm.count_tokens(text))
+    onboarded(client)
+    reply = client.chat.completions.create(model="os1", messages=[{"role": "user", "content": "I love the sea"}])
+    read = llm.calls[-1]
+    assert reply.usage is not None and len(read) >= 2
+    assert reply.usage.prompt_tokens == sum(llm.count_tokens(m.content) for m in read)
+    assert reply.usage.completion_tokens == llm.count_tokens("You said: I love the sea") > 0
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+    stream = client.chat.completions.create(model="os1", stream=True, stream_options={"include_usage": True},
+                                            messages=[{"role": "user", "content": "Sing to me softly"}])
+    chunks = list(stream)
+    usage = chunks[-1].usage
+    assert usage is not None and chunks[-1].choices == []
+    assert usage.prompt_tokens == sum(llm.count_tokens(m.content) for m in llm.calls[-1])
+    assert usage.completion_tokens == llm.count_tokens("You said: Sing to me softly")
+    assert all(c.usage is None for c in chunks[:-1])

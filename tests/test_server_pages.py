@@ -360,7 +360,7 @@ class PickUser:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             user = dict(scope["headers"]).get(b"x-user", b"").decode()
-            scope.setdefault("state", {})["companion"] = self.companions[user]
+            scope.setdefault("state", {}).update(companion=self.companions[user], accounts_on=True)
         await self.app(scope, receive, send)
 
 
@@ -372,7 +372,7 @@ def two_users(settings: Settings) -> Iterator[tuple[TestClient, TestClient]]:
     db = Database(settings.db_path)
     memories = {user: Memory(db.user(user)) for user in ("a", "b")}
     companions = {user: Companion(db.user(user), FakeLLM(), memory=m) for user, m in memories.items()}
-    app = Starlette(routes=pages.routes(settings, local=False))
+    app = Starlette(routes=pages.routes(settings))
     app.add_middleware(PickUser, companions=companions)
     try:
         with TestClient(app, cookies={"os1_csrf": "t"}, headers={**CSRF, "X-User": "a"}) as a, \

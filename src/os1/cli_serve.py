@@ -7,11 +7,15 @@ import contextlib
 import os
 import threading
 import webbrowser
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from os1.config import Settings
 from os1.errors import ConfigError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -28,7 +32,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     serve.add_argument("--port", type=int, default=argparse.SUPPRESS, help=f"port (default {DEFAULT_PORT})")
     serve.add_argument("--no-browser", action="store_true", default=argparse.SUPPRESS,
                        help="do not open the page in a browser")
-    key = sub.add_parser("key", help="print the key of the OpenAI-compatible API (`os1 serve`)")
+    key = sub.add_parser("key", help="make the key of the OpenAI-compatible API (`os1 serve`); it is shown once")
     key.add_argument("--new", action="store_true", help="make a new key; the old one stops working")
 
 
@@ -64,14 +68,25 @@ def serve(settings: Settings, args: argparse.Namespace, console: Console) -> int
     check_host(args.host, accounts)
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{args.port}/"
-    who = "each account signs in" if accounts else "no sign-in: this machine only"
+    who = "each account signs in" if accounts else "no sign-in: this machine only, until an account is made"
     console.print(f"OS1 is at {url} ({who}; OpenAI-compatible API at {url}v1, key: `os1 key`). Ctrl-C stops it.",
                   markup=False)
     if should_open_browser(args, dict(os.environ)):
         threading.Timer(1.0, _open, (url,)).start()
-    uvicorn.run(create_app(settings, user=args.user, accounts=accounts), host=args.host, port=args.port,
-                log_level="warning", ws_max_size=WS_MAX_BYTES)
+    # the app checks the database itself: it switches to sign-in as soon as an account is made beside it
+    uvicorn.Server(uvicorn_config(create_app(settings, user=args.user), args.host, args.port)).run()
     return 0
+
+
+def uvicorn_config(app: Any, host: str, port: int, *, read_timeout: float | None = None) -> uvicorn.Config:
+    """How `os1 serve` runs the app: quiet logs, the WebSocket frame limit, and read timeouts (`read_timeout`
+    replaces both of them, for tests)."""
+    import uvicorn
+
+    from os1.server.timeouts import read_timeouts
+
+    protocol = read_timeouts() if read_timeout is None else read_timeouts(read_timeout, read_timeout)
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=WS_MAX_BYTES, http=protocol)
 
 
 def _open(url: str) -> None:
@@ -80,13 +95,25 @@ def _open(url: str) -> None:
 
 
 def key(settings: Settings, args: argparse.Namespace, console: Console) -> int:
-    """Print the user's API key (made on first use), or a new one with `--new`."""
+    """Make the user's API key and print it, the only time it is shown: on first use, or with `--new` (the old
+    one stops working). With a key already made, say so (its hint and date) and how to make a new one."""
     from os1.memory import Database
-    from os1.server.auth import api_key
+    from os1.memory.timeparse import describe
+    from os1.server.auth import key_info, make_key
 
     db = Database(settings.db_path)
     try:
-        console.print(api_key(db.user(args.user), new=args.new), markup=False)
+        user_id = db.user(args.user).user_id
+        info = key_info(db, user_id)
+        if info is not None and not args.new:
+            made = f", made {describe(info.created)}" if info.created else ""
+            console.print(f"You have a key ({info.hint}…{made}). It was shown once, when it was made; OS1 keeps "
+                          "only its hash. To make a new one (the old one stops working): os1 key --new",
+                          markup=False, soft_wrap=True)
+            return 0
+        console.print(make_key(db, user_id), markup=False, soft_wrap=True)
+        Console(stderr=True).print("Your key for the OpenAI-compatible API (os1 serve, at /v1). It is shown only "
+                                   "now: keep it somewhere safe.", markup=False)
     finally:
         db.close()
     return 0

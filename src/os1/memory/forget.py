@@ -10,6 +10,10 @@ from os1.memory.api import Memory
 from os1.memory.tables import EMBED, memory_doc, turn_doc
 
 FORGOTTEN = "(forgotten)"
+USER_WORDS = ("user.", "os.name_reason")
+"""The profile entries that hold the user's own words (first boot's answers, and the naming reason that quotes
+them): the only ones forgetting may redact. Settings and secrets (`settings.*`, `server.*`, the OS's name) are
+never touched, whatever they happen to contain."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +134,10 @@ def _neighbours(memory: Memory, turn_ids: list[int]) -> list[int]:
 
 
 def _redact_profile(memory: Memory, found: re.Pattern[str]) -> int:
-    """Profile answers that mention the topic keep their place but lose their words."""
+    """Profile answers (`USER_WORDS`) that mention the topic keep their place but lose their words."""
     count = 0
     for key, value in memory.store.profile().items():
-        if found.search(value):
+        if key.startswith(USER_WORDS) and found.search(value):
             memory.store.set(key, FORGOTTEN)
             count += 1
     return count

@@ -1,8 +1,27 @@
-"""Numbered schema migrations; `PRAGMA user_version` records the last one applied."""
+"""Numbered schema migrations; `PRAGMA user_version` records the last one applied.
+
+A migration is an SQL script run in one transaction. A `Rebuild` is one that recreates a table other tables
+refer to (SQLite cannot change a column's definition in place): it runs with foreign keys off, so dropping the
+old table deletes nothing that refers to it, and the foreign keys are checked before it commits. Migrations may
+call `os1_sha256(text)` (the hex SHA-256 that `server/accounts.py digest` makes), which the database provides.
+"""
 
 from __future__ import annotations
 
-MIGRATIONS: list[str] = [
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuild:
+    """A migration that recreates a table other tables refer to (run with foreign keys off, checked after)."""
+
+    sql: str
+
+
+KEY_SHAPE_SQL = "value GLOB 'os1-*' AND length(value) = 47 AND substr(value, 5) NOT GLOB '*[^A-Za-z0-9_-]*'"
+"""Whether a profile `value` is a key OS1 made ("os1-" and 43 URL-safe characters), in SQL."""
+
+MIGRATIONS: list[str | Rebuild] = [
     # 1: users, conversation sessions, every turn verbatim, and a per-user profile.
     """
     CREATE TABLE users (
@@ -99,4 +118,30 @@ MIGRATIONS: list[str] = [
         user_id INTEGER NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE
     );
     """,
+    # 4: a user's id is never given to anyone else (AUTOINCREMENT; the counter starts above every id in use and
+    # every id a full-text table `search_<id>` was left behind for), and API keys are kept as hashes only, with
+    # a hint (their first 8 characters) and the date they were made. A key kept in clear in a profile moves to
+    # its hash; a stored value that is not a key OS1 made (such as one a "forget" turned into "(forgotten)") is
+    # dropped with its hash, so it opens nothing and a new key is made on request.
+    Rebuild(f"""
+    CREATE TABLE users_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO users_new(id, name, created_at) SELECT id, name, created_at FROM users ORDER BY id;
+    DROP TABLE users;
+    ALTER TABLE users_new RENAME TO users;
+    DELETE FROM sqlite_sequence WHERE name = 'users';
+    INSERT INTO sqlite_sequence(name, seq) SELECT 'users', MAX(0, COALESCE((SELECT MAX(id) FROM users), 0),
+        COALESCE((SELECT MAX(CAST(substr(name, 8) AS INTEGER)) FROM sqlite_master
+                  WHERE type = 'table' AND name GLOB 'search_[0-9]*'), 0));
+    ALTER TABLE api_keys ADD COLUMN hint TEXT NOT NULL DEFAULT '';
+    ALTER TABLE api_keys ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+    DELETE FROM api_keys WHERE user_id IN (SELECT user_id FROM profile WHERE key = 'server.api_key');
+    INSERT INTO api_keys(key_hash, user_id, hint, created_at)
+        SELECT os1_sha256(value), user_id, substr(value, 1, 8), updated_at FROM profile
+        WHERE key = 'server.api_key' AND {KEY_SHAPE_SQL};
+    DELETE FROM profile WHERE key = 'server.api_key'
+    """),
 ]

@@ -6,7 +6,10 @@ A damaged or locked database is refused with a clear error and never overwritten
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,9 +17,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from os1.errors import DatabaseCorrupt, DatabaseLocked, StorageError
-from os1.memory.migrations import MIGRATIONS
+from os1.memory.migrations import MIGRATIONS, Rebuild
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
+"""Modes of the data directory and of the database files: everything in them is one person's life."""
+_opened: dict[str, int] = {}
+"""How many `Database`s of this process have each file open. Closing any descriptor of a file drops every POSIX
+lock this process holds on it, sqlite's included (another process's sqlite may then take the database for its
+own and delete its log under us), so a file this process already has open is never opened again but by sqlite."""
+_opened_lock = threading.Lock()
 TurnStatus = Literal["complete", "streaming", "interrupted", "failed"]
 
 
@@ -64,15 +74,23 @@ def _refuse(path: Path, exc: sqlite3.Error) -> StorageError:
 
 
 class Database:
-    """One SQLite file shared by every user; hand out `UserStore`s, never raw queries."""
+    """One SQLite file shared by every user; hand out `UserStore`s, never raw queries.
+
+    The file, its WAL and shared-memory files are mode 600 and their directory 700, also when they were made
+    wider before (fixed on every open)."""
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 2000) -> None:
         self.path = path
-        self._check_header()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._key = str(path.resolve())
+        with _opened_lock:
+            if self._key not in _opened:  # checked when it was first opened; see `_opened`
+                self._check_header()
+                _make_private(path)
+            _opened[self._key] = _opened.get(self._key, 0) + 1
         try:
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                          timeout=busy_timeout_ms / 1000)
+            self._conn.create_function("os1_sha256", 1, _sha256, deterministic=True)
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self._conn.execute("PRAGMA synchronous = FULL")
@@ -82,9 +100,12 @@ class Database:
             if check != "ok" or mode.lower() != "wal":
                 raise sqlite3.DatabaseError(f"integrity check: {check}")
             self._migrate()
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             self.close()
-            raise _refuse(path, exc) from exc
+            if isinstance(exc, sqlite3.Error):
+                raise _refuse(path, exc) from exc
+            raise
+        _make_private(path)  # the WAL and shared-memory files sqlite made just now
 
     def _check_header(self) -> None:
         """A non-empty file that is not SQLite is somebody's data: refuse before sqlite touches it."""
@@ -99,16 +120,30 @@ class Database:
             raise StorageError(f"The database {self.path} was made by a newer OS1 (schema {version}).",
                                hint="Upgrade OS1 (pip install -U os1) to open it.")
         for number in range(version + 1, len(MIGRATIONS) + 1):
-            self._conn.execute("BEGIN IMMEDIATE")
+            migration = MIGRATIONS[number - 1]
+            rebuild = isinstance(migration, Rebuild)
+            if rebuild:  # outside the transaction: inside one sqlite ignores it
+                self._conn.execute("PRAGMA foreign_keys = OFF")
             try:
-                for statement in MIGRATIONS[number - 1].split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version = {number}")
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    broken = self._foreign_key_problems() if rebuild else set()
+                    for statement in (migration.sql if isinstance(migration, Rebuild) else migration).split(";"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                    if rebuild and self._foreign_key_problems() - broken:
+                        raise sqlite3.IntegrityError(f"migration {number} would break a foreign key")
+                    self._conn.execute(f"PRAGMA user_version = {number}")
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            finally:
+                if rebuild:
+                    self._conn.execute("PRAGMA foreign_keys = ON")
+
+    def _foreign_key_problems(self) -> set[tuple[object, ...]]:
+        return {tuple(row) for row in self._conn.execute("PRAGMA foreign_key_check")}
 
     def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         """Run one statement, with sqlite's errors turned into OS1's."""
@@ -135,8 +170,10 @@ class Database:
 
     def user(self, name: str) -> UserStore:
         """The store of one user, created on first use."""
-        self.execute("INSERT OR IGNORE INTO users(name, created_at) VALUES (?, ?)", (name, stamp(None)))
         row = self.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()
+        if row is None:  # only then: an ignored insert would still use up an id (ids are never reused)
+            self.execute("INSERT OR IGNORE INTO users(name, created_at) VALUES (?, ?)", (name, stamp(None)))
+            row = self.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()
         return UserStore(self, int(row[0]), name)
 
     def close(self) -> None:
@@ -144,6 +181,32 @@ class Database:
         if conn is not None:
             conn.close()
             self._conn = None  # type: ignore[assignment]
+        with _opened_lock:
+            if getattr(self, "_key", None) in _opened:
+                left = _opened.pop(self._key) - 1
+                if left > 0:
+                    _opened[self._key] = left
+            self._key = ""
+
+
+def _sha256(text: str | None) -> str | None:
+    """`os1_sha256()` for migrations: the hex SHA-256 of a text (as `server/accounts.py digest`)."""
+    return None if text is None else hashlib.sha256(text.encode()).hexdigest()
+
+
+def _make_private(path: Path) -> None:
+    """Make the database's directory (when it is ours: never a shared one such as /tmp) 700, and the database
+    files 600, creating the database file so that sqlite's WAL and shared-memory files inherit its mode."""
+    folder = path.parent
+    folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        if os.name == "posix" and folder.stat().st_uid == os.getuid():
+            os.chmod(folder, PRIVATE_FOLDER)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(file, PRIVATE_FILE)
 
 
 class UserStore:
@@ -222,10 +285,6 @@ class UserStore:
             "INSERT INTO profile(user_id, key, value, updated_at) VALUES (?,?,?,?) ON CONFLICT(user_id, key) "
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (self.user_id, key, value, stamp(None)))
-
-    def set_key_hash(self, key_hash: str) -> None:
-        """Record the hash of this user's API key, replacing the old one (the old key stops working)."""
-        self._db.execute("INSERT OR REPLACE INTO api_keys(key_hash, user_id) VALUES (?, ?)", (key_hash, self.user_id))
 
     def profile(self) -> dict[str, str]:
         """Every profile value of this user."""

@@ -5,6 +5,10 @@ Only the request's last user message is used: it goes through `Companion.say`, s
 against and answered with the OS's persona and memory, like a line typed in the terminal. The earlier messages
 are ignored on purpose: the OS keeps its own history (every turn is already in its memory), and a client's copy
 of the conversation, which it may have edited or made up, must not become the OS's memories or contradict them.
+
+`usage` counts tokens with the model's own tokenizer: the prompt is exactly the messages the model read for the
+reply (`ContextShown`), the completion is the reply; an answer that is not the model's (first boot's questions,
+a rename) counts the user's words and the answer.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -22,9 +27,8 @@ from starlette.routing import Route
 
 from os1.companion import Companion
 from os1.errors import OS1Error
-from os1.events import CompanionEvent, ErrorEvent, Prompt, ReplyDelta
-from os1.server.auth import bearer_ok
-from os1.server.gate import user_of
+from os1.events import CompanionEvent, ContextShown, ErrorEvent, Prompt, ReplyDelta
+from os1.server.gate import user_id_of
 
 MODEL_ID = "os1"
 """The one model the API lists: the user's OS."""
@@ -52,12 +56,34 @@ def routes() -> list[Route]:
     return [Route("/v1/chat/completions", completions, methods=["POST"]), Route("/v1/models", models)]
 
 
+@dataclass
+class Usage:
+    """Tokens of one answer, counted with the model's tokenizer as its events go by."""
+
+    companion: Companion
+    said: str
+    prompt: int | None = None
+    """What the model read (None until `ContextShown`: the answer is not the model's)."""
+
+    def see(self, event: CompanionEvent) -> None:
+        if isinstance(event, ContextShown):
+            self.prompt = sum(self.companion.llm.count_tokens(m.content) for m in event.messages)
+
+    def json(self, answer: str) -> dict[str, int]:
+        """OpenAI's `usage` for the whole answer's text."""
+        count = self.companion.llm.count_tokens
+        prompt = self.prompt if self.prompt is not None else count(self.said) if self.said else 0
+        completion = count(answer) if answer else 0
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
 def _companion(request: Request) -> Companion:
-    """The companion of the key's owner; 401 for a wrong key, 429 when its user has made too many requests."""
+    """The companion of the key's owner (the gate found them by the key's hash); 401 for a wrong key, 429 when
+    its user has made too many requests."""
     companion: Companion | None = getattr(request.state, "companion", None)
-    if companion is None or not bearer_ok(companion.store, request.headers.get("authorization")):
-        raise ApiError(401, "Incorrect API key provided. `os1 key` prints yours.", code="invalid_api_key")
-    if not request.app.state.companions.request_allowed(user_of(request)):
+    if companion is None:
+        raise ApiError(401, "Incorrect API key provided. `os1 key` makes yours.", code="invalid_api_key")
+    if not request.app.state.companions.request_allowed(user_id_of(request)):
         raise ApiError(429, "Too many requests; wait a minute.", "rate_limit_exceeded", "rate_limit_exceeded")
     return companion
 
@@ -78,27 +104,30 @@ async def completions(request: Request) -> Response:
         companion = _companion(request)
         body = await _body(request)
         text, stream = last_user_message(body)
+        include_usage = _include_usage(body)
     except ApiError as exc:
         return exc.response()
     reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    usage = Usage(companion, text)
     if stream:
-        return StreamingResponse(_sse(companion, text, reply_id, created), media_type="text/event-stream",
+        return StreamingResponse(_sse(usage, reply_id, created, include_usage), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
     parts: list[str] = []
     try:
         async with aclosing(_answer(companion, text)) as events:
             async for event in events:
                 _check(event)
+                usage.see(event)
                 parts.append(_piece(event, bool(parts)))
     except OS1Error as exc:
         return ApiError(400 if exc.code.startswith("input") else 503, exc.friendly(), "os1_error", exc.code).response()
     except ApiError as exc:
         return exc.response()
+    answer = "".join(parts).strip()
     return JSONResponse({
         "id": reply_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(parts).strip()},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}})
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+        "usage": usage.json(answer)})
 
 
 async def _answer(companion: Companion, text: str) -> AsyncGenerator[CompanionEvent, None]:
@@ -111,7 +140,7 @@ async def _answer(companion: Companion, text: str) -> AsyncGenerator[CompanionEv
         for event in companion.opening():
             yield event
         return
-    async with aclosing(companion.say(text)) as events:
+    async with aclosing(companion.say(text, show_context=True)) as events:
         async for event in events:
             yield event
 
@@ -128,11 +157,21 @@ async def _body(request: Request) -> dict[str, Any]:
         raise ApiError(400, "The request body was cut short.") from exc
     try:
         body = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's stack allows
         raise ApiError(400, "The request body is not valid JSON.") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")
     return body
+
+
+def _include_usage(body: dict[str, Any]) -> bool:
+    """Whether a stream should end with a chunk carrying `usage` (`stream_options.include_usage`)."""
+    options = body.get("stream_options")
+    if options is None:
+        return False
+    if not isinstance(options, dict) or not isinstance(options.get("include_usage", False), bool):
+        raise ApiError(400, "'stream_options' must be an object with a boolean 'include_usage'.")
+    return bool(options.get("include_usage", False))
 
 
 def last_user_message(body: dict[str, Any]) -> tuple[str, bool]:
@@ -170,29 +209,36 @@ def _piece(event: CompanionEvent, after: bool) -> str:
     return ""
 
 
-async def _sse(companion: Companion, text: str, reply_id: str, created: int) -> AsyncIterator[str]:
-    """`data: {chunk}` lines, then `data: [DONE]`; a client that goes away stops (and stores) the reply."""
+async def _sse(usage: Usage, reply_id: str, created: int, include_usage: bool) -> AsyncIterator[str]:
+    """`data: {chunk}` lines, then (when asked for) a chunk with `usage` and no choices, then `data: [DONE]`; a
+    client that goes away stops (and stores) the reply."""
 
     def chunk(delta: dict[str, str], finish: str | None = None) -> str:
-        return "data: " + json.dumps({"id": reply_id, "object": "chat.completion.chunk", "created": created,
-                                      "model": MODEL_ID, "choices": [{"index": 0, "delta": delta,
-                                                                      "finish_reason": finish}]}) + "\n\n"
+        return _data({"id": reply_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
 
     yield chunk({"role": "assistant", "content": ""})
-    sent = False
+    parts: list[str] = []
     try:
-        async with aclosing(_answer(companion, text)) as events:
+        async with aclosing(_answer(usage.companion, usage.said)) as events:
             async for event in events:
                 _check(event)
-                piece = _piece(event, sent)
+                usage.see(event)
+                piece = _piece(event, bool(parts))
                 if piece:
-                    sent = True
+                    parts.append(piece)
                     yield chunk({"content": piece})
     except ApiError as exc:
-        yield "data: " + json.dumps({"error": {"message": exc.message, "type": exc.kind, "code": exc.code}}) + "\n\n"
+        yield _data({"error": {"message": exc.message, "type": exc.kind, "code": exc.code}})
     except OS1Error as exc:
-        yield "data: " + json.dumps({"error": {"message": exc.friendly(), "type": "os1_error",
-                                               "code": exc.code}}) + "\n\n"
+        yield _data({"error": {"message": exc.friendly(), "type": "os1_error", "code": exc.code}})
     else:
         yield chunk({}, "stop")
+        if include_usage:
+            yield _data({"id": reply_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                         "choices": [], "usage": usage.json("".join(parts).strip())})
     yield "data: [DONE]\n\n"
+
+
+def _data(payload: dict[str, Any]) -> str:
+    return "data: " + json.dumps(payload) + "\n\n"

@@ -5,6 +5,7 @@ account mode a user reaches only their own memory, history and settings: an item
 found", exactly like one that does not exist. Mutations are POST, PATCH and DELETE (the gate checks their CSRF
 token). A request that cannot be used gets `{"error": {"code", "message"}}` with a 4xx status, and changes
 nothing. The model can be changed in local single-user mode only: it is the server's, shared by its users.
+The API key is shown once, in the answer to the request that made it; afterwards only its hint and date.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from os1.memory.api import Memory
 from os1.memory.forget import ForgetReport, forget, forget_item, forget_term
 from os1.memory.store import Turn
 from os1.memory.tables import Item
-from os1.server.auth import api_key
-from os1.server.gate import companion_of
+from os1.server.auth import key_info, make_key
+from os1.server.gate import accounts_on, companion_of
 from os1.speech import voices
 
 MAX_BODY_BYTES = 64 * 1024
@@ -86,18 +87,21 @@ def _ok(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, headers=API_HEADERS)
 
 
-def routes(settings: Settings, *, local: bool) -> list[Route]:
-    """The pages and their API. `settings`: the server's; `local`: single-user mode, where the user may change
-    the model (it is then stored in `settings`' config file)."""
-    switch = ModelSwitch(settings) if local else None
+def routes(settings: Settings) -> list[Route]:
+    """The pages and their API. `settings`: the server's; in local single-user mode the user may change the
+    model (it is then stored in `settings`' config file)."""
+    switch = ModelSwitch(settings)
+
+    def local_switch(request: Request) -> ModelSwitch | None:
+        return None if accounts_on(request) else switch
 
     async def read_settings(request: Request) -> Response:
-        return _ok(settings_json(companion_of(request), switch))
+        return _ok(settings_json(companion_of(request), local_switch(request)))
 
     async def change_settings(request: Request) -> Response:
         companion = companion_of(request)
-        await apply_settings(companion, await _body(request, {"name", "voice", "model"}), switch)
-        return _ok(settings_json(companion, switch))
+        await apply_settings(companion, await _body(request, {"name", "voice", "model"}), local_switch(request))
+        return _ok(settings_json(companion, local_switch(request)))
 
     return [Route("/memory", _page("memory.html")), Route("/settings", _page("settings.html")),
             Route("/api/memory", _api(list_memory)),
@@ -135,7 +139,7 @@ async def _body(request: Request, fields: set[str]) -> dict[str, Any]:
         raise PageError(400, "bad_json", "The request was cut short.") from exc
     try:
         body = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's stack allows
         raise PageError(400, "bad_json", "The request is not valid JSON.") from exc
     if not isinstance(body, dict):
         raise PageError(400, "bad_json", "The request must be a JSON object.")
@@ -262,14 +266,23 @@ async def history(request: Request) -> Response:
 
 # settings -------------------------------------------------------------------------------------------------
 
+def key_json(request: Request) -> dict[str, Any]:
+    """`{"exists", "hint", "created", "base_url"}` of the user's key for the OpenAI-compatible API."""
+    info = key_info(request.app.state.accounts.db, companion_of(request).store.user_id)
+    return {"exists": info is not None, "hint": info.hint if info else None,
+            "created": info.created.isoformat() if info and info.created else None,
+            "base_url": str(request.base_url) + "v1"}
+
+
 async def read_key(request: Request) -> Response:
-    """The user's key for the OpenAI-compatible API (made on first use)."""
-    return _ok({"key": api_key(companion_of(request).store), "base_url": str(request.base_url) + "v1"})
+    """Whether the user has a key (never the key itself: only a hash of it is kept)."""
+    return _ok(key_json(request))
 
 
 async def new_key(request: Request) -> Response:
-    """A new key; the old one stops working."""
-    return _ok({"key": api_key(companion_of(request).store, new=True), "base_url": str(request.base_url) + "v1"})
+    """A new key, shown this once; the old one stops working."""
+    key = make_key(request.app.state.accounts.db, companion_of(request).store.user_id)
+    return _ok({"key": key, **key_json(request)})
 
 
 class ModelSwitch:

@@ -220,7 +220,7 @@ def decode(frame: str | bytes | None) -> ClientEvent:
         raise ProtocolError("too_large", f"A message may be at most {MAX_MESSAGE_BYTES // 1024} KiB.")
     try:
         data = json.loads(frame)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's stack allows
         raise ProtocolError("bad_json", "The message is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "A message must be a JSON object.")

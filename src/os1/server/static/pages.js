@@ -264,30 +264,34 @@ function settingsForm(formId, statusId, body, done) {
   });
 }
 
-function showKey(data) {
-  $("key").value = data.key;
+// The key for other apps is shown once, in the answer that made it; afterwards only its hint and date.
+function showKeyState(data) {
   say($("key-url"), data.base_url);
-  $("key-show").textContent = "Copy";
+  say($("key-state"), data.exists
+    ? `You have a key (${data.hint}…${data.created ? `, made ${day(data.created)}` : ""}).`
+    : "You have no key yet.");
+  $("key-new").textContent = data.exists ? "Make a new key (the old one stops working)" : "Make a key";
 }
 
 function setUpKeyAndAccount() {
-  $("key-show").addEventListener("click", async () => {
+  api("GET", "/api/key").then(showKeyState).catch((e) => say($("key-status"), e.message));
+  $("key-copy").addEventListener("click", async () => {
+    $("key").select();
     try {
-      if ($("key-show").textContent === "Copy") {
-        $("key").select();
-        await navigator.clipboard.writeText($("key").value).catch(() => {});
-        say($("key-status"), "Copied.");
-      } else {
-        showKey(await api("GET", "/api/key"));
-      }
+      await navigator.clipboard.writeText($("key").value);
+      say($("key-status"), "Copied.");
     } catch (e) {
-      say($("key-status"), e.message);
+      say($("key-status"), "Select it and copy it yourself: the browser would not let me.");
     }
   });
   $("key-new").addEventListener("click", async () => {
     try {
-      showKey(await api("POST", "/api/key"));
-      say($("key-status"), "Here is your new key; the old one no longer works.");
+      const data = await api("POST", "/api/key");
+      showKeyState(data);
+      $("key").value = data.key;
+      $("key-made").hidden = false;
+      $("key").select();
+      say($("key-status"), "Here is your new key; any older one no longer works.");
     } catch (e) {
       say($("key-status"), e.message);
     }
