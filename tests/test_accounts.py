@@ -483,6 +483,18 @@ def test_the_owner_takes_over_their_life_and_a_running_server_switches_to_accoun
     assert rows(settings.db_path, "SELECT user_id FROM turns WHERE text = 'still me'") == [(local_id,)]
 
 
+def test_after_taking_over_the_terminal_goes_on_with_the_owners_life(home: Any, settings: Settings) -> None:
+    seed_local(settings)
+    made = run("user", "add", "ada", "--password-stdin", "--owner", stdin=PASSWORD.encode() + b"\n")
+    assert made.returncode == 0, made.stderr
+    chat = run("--model", "fake", "chat", stdin=b"Do you remember my sister?\n")
+    assert chat.returncode == 0, chat.stderr
+    assert b"Welcome back" in chat.stdout and b"Welcome to OS1" not in chat.stdout
+    ada = user_ids(settings)["ada"]
+    assert rows(settings.db_path, "SELECT user_id FROM turns WHERE text = 'Do you remember my sister?'") == [(ada,)]
+    assert "local" not in user_ids(settings)  # no empty stranger made for the terminal
+
+
 def test_a_new_user_starts_afresh_and_the_local_key_stops_working(home: Any, settings: Settings,
                                                                  fake: FakeLLM) -> None:
     local_id = seed_local(settings)
@@ -519,7 +531,8 @@ def test_at_a_terminal_the_first_account_asks_and_yes_takes_over(home: Any, sett
         os.write(controller, reply)
 
     try:
-        answer(b"[y/n]", b"y\n")
+        answer(b"[y/n]", b"maybe\n")  # unclear: asked again, not guessed
+        answer(b"answer y", b"y\n")
         answer(b"Password: ", PASSWORD.encode() + b"\n")
         answer(b"Again: ", PASSWORD.encode() + b"\n")
         assert proc.wait(60) == 0

@@ -12,6 +12,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from os1.companion import Companion
@@ -232,6 +233,23 @@ def test_an_existing_world_readable_database_is_made_private_on_open(settings: S
             db.close()
     finally:
         other.close()
+
+
+def test_a_shared_folder_is_never_made_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database put straight into /tmp (sticky, everyone's) or the user's home keeps that folder's mode: only a
+    folder of OS1's own is closed (run as root, every folder is 'ours')."""
+    shared = tmp_path / "tmp-like"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    db = Database(shared / "os1.db")
+    db.close()
+    assert _mode(shared) == 0o1777 and _mode(shared / "os1.db") == 0o600
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    monkeypatch.setenv("HOME", str(home))
+    db = Database(home / "os1.db")
+    db.close()
+    assert _mode(home) == 0o755
 
 
 # 6. The sign-in throttle: slows a guesser, never locks the owner out, bounded memory -----------------------

@@ -27,7 +27,7 @@ def _common_options(parser: argparse.ArgumentParser, *, default: Any = None) -> 
     parser.add_argument("--model", default=default,
                         help="embedded | gguf:PATH | openai:MODEL | anthropic:MODEL | llm:ID")
     parser.add_argument("--base-url", dest="openai_base_url", default=default, help="OpenAI-compatible server URL")
-    parser.add_argument("--user", default=LOCAL_USER if default is None else default, help=argparse.SUPPRESS)
+    parser.add_argument("--user", default=default, help=argparse.SUPPRESS)  # None: the settings' `user`
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -185,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = Console(stderr=True, highlight=False)
     try:
         settings = settings_from(args)
+        args.user = args.user or settings.user or LOCAL_USER
         return int(COMMANDS[args.command or "serve"](settings, args, console))
     except OS1Error as exc:
         errors.print(exc.friendly(), style="bold red", markup=False)

@@ -15,7 +15,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from os1.config import Settings
+from os1.config import Settings, set_config_value
 from os1.errors import InputError
 from os1.memory.timeparse import describe
 from os1.server.accounts import Accounts
@@ -50,7 +50,7 @@ def run(settings: Settings, args: argparse.Namespace, console: Console) -> int:
     try:
         accounts = Accounts(db)
         if args.action == "add":
-            return _add(accounts, args, console)
+            return _add(settings, accounts, args, console)
         if args.action == "remove":
             if not args.yes and not _confirm(console, args.name):
                 console.print("Nothing removed.")
@@ -74,7 +74,7 @@ def run(settings: Settings, args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _add(accounts: Accounts, args: argparse.Namespace, console: Console) -> int:
+def _add(settings: Settings, accounts: Accounts, args: argparse.Namespace, console: Console) -> int:
     first = not accounts.exist()
     local = args.user
     life = accounts.life(local)
@@ -86,7 +86,9 @@ def _add(accounts: Accounts, args: argparse.Namespace, console: Console) -> int:
     console.print(f"Made the account '{args.name}'" + (", with the conversation OS1 already held here." if take_over
                                                        else "."), markup=False)
     if take_over and args.name != local:
-        console.print(f"In the terminal it is now: os1 --user {args.name} chat", markup=False)
+        set_config_value(settings, "user", args.name)  # the terminal goes on with the same life
+        console.print(f"`os1 chat` and the other terminal commands now talk with {args.name}'s OS (the setting "
+                      f"`user` in {settings.config_path}).", markup=False)
     if first:
         console.print("The server now asks everyone to sign in (a running one too, from its next request), and "
                       "may listen on other addresses (os1 serve --host 0.0.0.0).", markup=False)
@@ -104,10 +106,12 @@ def _ask_whose(console: Console, args: argparse.Namespace, local: str, turns: in
     console.print(f"OS1 already holds a conversation on this machine ({held}). Is it yours, {args.name}? Yes: it "
                   "becomes your account's, with every memory, setting and key. No: you start afresh. [y/n] ",
                   end="", markup=False)
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes", "n", "no"):
-        raise InputError("Nothing was made: answer y or n.", hint="Or say it with --owner or --new-user.")
-    return answer.startswith("y")
+    for _ in range(3):  # an unclear answer is asked again, never guessed
+        answer = sys.stdin.readline().strip().lower()
+        if answer in ("y", "yes", "n", "no"):
+            return answer.startswith("y")
+        console.print("Please answer y (it is yours) or n (you start afresh): ", end="", markup=False)
+    raise InputError("Nothing was made: answer y or n.", hint="Or say it with --owner or --new-user.")
 
 
 def _password(from_stdin: bool) -> str:

@@ -59,6 +59,9 @@ class Settings:
     """Sampling temperature."""
     llm_threads: int = 2
     """CPU threads for the in-process model."""
+    user: str = "local"
+    """Whose OS the terminal (`os1 chat`, `talk`, `memory`, `key`) and a local-mode server are: `local` until an
+    account takes this machine's conversation over (`os1 user add NAME --owner` sets it to NAME)."""
 
     @property
     def db_path(self) -> Path:

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -195,12 +196,15 @@ def _sha256(text: str | None) -> str | None:
 
 
 def _make_private(path: Path) -> None:
-    """Make the database's directory (when it is ours: never a shared one such as /tmp) 700, and the database
-    files 600, creating the database file so that sqlite's WAL and shared-memory files inherit its mode."""
+    """Make the database's directory 700 when it is OS1's own (ours, and neither sticky like /tmp nor a home
+    folder or /), and the database files 600, creating the database file so that sqlite's WAL and shared-memory
+    files inherit its mode."""
     folder = path.parent
     folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
-        if os.name == "posix" and folder.stat().st_uid == os.getuid():
+        info = folder.stat()
+        shared = info.st_mode & stat.S_ISVTX or folder.resolve() in (Path.home().resolve(), Path("/"))
+        if os.name == "posix" and info.st_uid == os.getuid() and not shared:  # never /tmp or a home folder
             os.chmod(folder, PRIVATE_FOLDER)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
