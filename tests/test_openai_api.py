@@ -14,7 +14,7 @@ from os1.server.app import create_app
 from os1.server.auth import make_key
 from os1.server.openai_api import MAX_BODY_BYTES
 from os1.testing import FakeLLM
-from tests.db_helpers import turns
+from tests.db_helpers import rows, turns
 from tests.server_helpers import ANSWERS, opener_for, serving
 
 
@@ -106,3 +106,30 @@ def test_usage_counts_what_the_model_read_and_what_it_answered(server: tuple[str
     assert usage.prompt_tokens == sum(llm.count_tokens(m.content) for m in llm.calls[-1])
     assert usage.completion_tokens == llm.count_tokens("You said: Sing to me softly")
     assert all(c.usage is None for c in chunks[:-1])
+
+
+def test_an_explicit_time_only_where_the_server_allows_it(settings: Settings) -> None:
+    """`os1_at` stores the turn at that time, for imports and tests; an ordinary server refuses it."""
+    db = Database(settings.db_path)
+    try:
+        store = db.user("local")
+        key = make_key(db, store.user_id)
+        for name, answer in zip(("user.name", "user.social", "user.mother", "user.voice"), ANSWERS, strict=True):
+            store.set(name, answer)  # first boot is over
+        store.set("os.name", "Samantha")
+    finally:
+        db.close()
+    for allowed in (False, True):
+        with serving(create_app(settings, opener=opener_for(FakeLLM()), explicit_time=allowed)) as url:
+            client = openai.OpenAI(base_url=url + "/v1", api_key=key)
+            body = {"os1_at": "2026-03-01T19:30:00+01:00"}
+            message = [{"role": "user", "content": f"a line sent with a time, allowed={allowed}"}]
+            if not allowed:
+                with pytest.raises(openai.BadRequestError, match="explicit-time"):
+                    client.chat.completions.create(model="os1", messages=message, extra_body=body)
+                continue
+            client.chat.completions.create(model="os1", messages=message, extra_body=body)
+            with pytest.raises(openai.BadRequestError, match="ISO 8601"):
+                client.chat.completions.create(model="os1", messages=message, extra_body={"os1_at": "yesterday"})
+    stamps = rows(settings.db_path, "SELECT created_at, text FROM turns WHERE text LIKE 'a line sent%'")
+    assert stamps == [("2026-03-01T19:30:00+01:00", "a line sent with a time, allowed=True")]

@@ -19,7 +19,7 @@ from os1.server.app import create_app, is_loopback
 from os1.server.protocol import MAX_MESSAGE_BYTES, RateLimit
 from os1.testing import FakeLLM
 from tests.conftest import OS1
-from tests.db_helpers import turns
+from tests.db_helpers import rows, turns
 from tests.server_helpers import ANSWERS, opener_for
 
 
@@ -80,6 +80,27 @@ def test_debug_asks_for_the_context_before_each_reply(settings: Settings, fake: 
         ws.send_json({"v": 1, "type": "debug", "context": False})
         ws.send_json({"v": 1, "type": "say", "text": "And now?"})
         assert not any(e["type"] == "context" for e in until(ws, "reply_done"))
+
+
+def test_say_with_a_time_only_where_the_server_allows_it(settings: Settings, fake: FakeLLM) -> None:
+    for allowed in (False, True):
+        with client(settings, fake, explicit_time=allowed) as c, c.websocket_connect("ws://127.0.0.1/ws") as ws:
+            if not allowed:
+                onboard(ws)
+            else:
+                ws.send_json({"v": 1, "type": "hello"})
+                until(ws, "delta")
+            ws.send_json({"v": 1, "type": "say", "text": f"dated, allowed={allowed}", "at": "2026-03-01T19:30:00Z"})
+            if not allowed:
+                refused = until(ws, "error")[-1]
+                assert refused["code"] == "bad_field" and "--explicit-time" in refused["message"]
+                continue
+            until(ws, "reply_done")
+            ws.send_json({"v": 1, "type": "say", "text": "x", "at": "soon"})
+            assert until(ws, "error")[-1]["code"] == "bad_field"
+    stamps = rows(settings.db_path, "SELECT created_at, role FROM turns WHERE created_at LIKE '2026-03-01%'")
+    assert sorted(r for _, r in stamps) == ["assistant", "user"]
+    assert all(s.startswith("2026-03-01T19:30:00") for s, _ in stamps)
 
 
 @pytest.mark.parametrize(("frame", "code"), [

@@ -32,6 +32,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     serve.add_argument("--port", type=int, default=argparse.SUPPRESS, help=f"port (default {DEFAULT_PORT})")
     serve.add_argument("--no-browser", action="store_true", default=argparse.SUPPRESS,
                        help="do not open the page in a browser")
+    serve.add_argument("--explicit-time", action="store_true",
+                       help="let the socket's 'say' (field 'at') and /v1 (field 'os1_at') give the time a line was "
+                            "said: for imports and tests, never for everyday use")
     key = sub.add_parser("key", help="make the key of the OpenAI-compatible API (`os1 serve`); it is shown once")
     key.add_argument("--new", action="store_true", help="make a new key; the old one stops working")
 
@@ -74,7 +77,8 @@ def serve(settings: Settings, args: argparse.Namespace, console: Console) -> int
     if should_open_browser(args, dict(os.environ)):
         threading.Timer(1.0, _open, (url,)).start()
     # the app checks the database itself: it switches to sign-in as soon as an account is made beside it
-    uvicorn.Server(uvicorn_config(create_app(settings, user=args.user), args.host, args.port)).run()
+    app = create_app(settings, user=args.user, explicit_time=getattr(args, "explicit_time", False))
+    uvicorn.Server(uvicorn_config(app, args.host, args.port)).run()
     return 0
 
 

@@ -107,7 +107,7 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
                rate_limit: int = 20, accounts: bool | None = None, keep_idle: int = 256,
                user_frames_per_second: int = 40, user_requests_per_minute: int = 60,
                speech: SpeechFactory | None = None, recheck_seconds: float = RECHECK_S,
-               throttle: login.Throttle | None = None) -> Starlette:
+               throttle: login.Throttle | None = None, explicit_time: bool = False) -> Starlette:
     """The server. Local mode serves `user`'s companion with no sign-in, until the database has an account;
     account mode (from then on, or from the start with `accounts` True) serves each signed-in user theirs.
     Companions come from `opener` (by default one database, model and embedder shared by all users).
@@ -115,7 +115,8 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
     `user_requests_per_minute` (the API) bound each user across all of their sessions; `keep_idle`: how many
     users' companions stay open unused; `speech`: builds a voice session's speech engines (None: the embedded
     Silero, PocketSphinx and Piper); `recheck_seconds`: how often the open sockets' sign-ins are checked;
-    `throttle`: how wrong passwords are slowed (by default `login.Throttle()`)."""
+    `throttle`: how wrong passwords are slowed (by default `login.Throttle()`); `explicit_time`: the socket's
+    `say` and `/v1` may give the time a line was said (imports and tests; `os1 serve --explicit-time`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -132,6 +133,7 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
                                     frames_per_second=user_frames_per_second,
                                     requests_per_minute=user_requests_per_minute)
             app.state.companions, app.state.local_user = companions, user
+            app.state.explicit_time = explicit_time
             app.state.watch = Watch(app.state.accounts, app.state.mode, every=recheck_seconds)
             stack.push_async_callback(_stopped, asyncio.create_task(app.state.watch.run()))
             if not app.state.mode.accounts_on():  # the local user's companion is ready before the first page
@@ -168,7 +170,7 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
                 raise ClientGone() from exc
 
         limit = websocket.app.state.companions.frame_limit(user_id_of(websocket), RateLimit(rate_limit))
-        session = Session(companion_of(websocket), send, rate=limit, speech=speech)
+        session = Session(companion_of(websocket), send, rate=limit, speech=speech, explicit_time=explicit_time)
         try:
             async with aclosing(_admitted_frames(websocket)) as frames:
                 async for message in frames:

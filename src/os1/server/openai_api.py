@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -62,6 +63,8 @@ class Usage:
 
     companion: Companion
     said: str
+    at: datetime | None = None
+    """When it was said (`os1_at`, on a server that takes it), else now."""
     prompt: int | None = None
     """What the model read (None until `ContextShown`: the answer is not the model's)."""
 
@@ -105,16 +108,17 @@ async def completions(request: Request) -> Response:
         body = await _body(request)
         text, stream = last_user_message(body)
         include_usage = _include_usage(body)
+        at = _explicit_time(request, body)
     except ApiError as exc:
         return exc.response()
     reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    usage = Usage(companion, text)
+    usage = Usage(companion, text, at)
     if stream:
         return StreamingResponse(_sse(usage, reply_id, created, include_usage), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
     parts: list[str] = []
     try:
-        async with aclosing(_answer(companion, text)) as events:
+        async with aclosing(_answer(companion, text, at)) as events:
             async for event in events:
                 _check(event)
                 usage.see(event)
@@ -130,17 +134,36 @@ async def completions(request: Request) -> Response:
         "usage": usage.json(answer)})
 
 
-async def _answer(companion: Companion, text: str) -> AsyncGenerator[CompanionEvent, None]:
+def _explicit_time(request: Request, body: dict[str, Any]) -> datetime | None:
+    """`os1_at`, the time the line was said (imports and tests): only on a server started with
+    `--explicit-time`, as an ISO 8601 time with its offset."""
+    value = body.get("os1_at")
+    if value is None:
+        return None
+    if not request.app.state.explicit_time:
+        raise ApiError(400, "'os1_at' is taken only by a server started with --explicit-time (imports and tests).",
+                       code="invalid_os1_at")
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ApiError(400, "'os1_at' must be an ISO 8601 time with its offset, e.g. 2026-03-01T19:30:00Z.",
+                       code="invalid_os1_at")
+    return moment
+
+
+async def _answer(companion: Companion, text: str, at: datetime | None = None) -> AsyncGenerator[CompanionEvent, None]:
     """`Companion.say`, except that a first request before first boot has begun gets the opening (the intro and
     the first question) rather than being taken as the answer to a question never shown."""
     profile = companion.store.profile()
     if companion.onboarding().next_question() is not None and INTRO_SHOWN not in profile and not any(
             key.startswith("user.") for key in profile):
         companion.store.set(INTRO_SHOWN, "1")
-        for event in companion.opening():
+        for event in companion.opening(at):
             yield event
         return
-    async with aclosing(companion.say(text, show_context=True)) as events:
+    async with aclosing(companion.say(text, at=at, show_context=True)) as events:
         async for event in events:
             yield event
 
@@ -220,7 +243,7 @@ async def _sse(usage: Usage, reply_id: str, created: int, include_usage: bool) -
     yield chunk({"role": "assistant", "content": ""})
     parts: list[str] = []
     try:
-        async with aclosing(_answer(usage.companion, usage.said)) as events:
+        async with aclosing(_answer(usage.companion, usage.said, usage.at)) as events:
             async for event in events:
                 _check(event)
                 usage.see(event)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from os1.errors import InputError
@@ -69,6 +70,8 @@ class Say:
 
     text: str
     """What the user said or typed."""
+    at: datetime | None = None
+    """When it was said, for imports and tests: taken only by a server started with `--explicit-time`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +231,7 @@ def decode(frame: str | bytes | None) -> ClientEvent:
         raise ProtocolError("bad_version", f"This server speaks protocol version {VERSION}.")
     kind = data.get("type")
     if kind == "say":
-        return Say(_text(data))
+        return Say(_text(data), _moment(data.get("at")))
     if kind == "audio_start":
         return _audio_start(data)
     if kind == "debug":
@@ -287,8 +290,21 @@ def _debug(data: dict[str, Any]) -> Debug:
     return Debug(bool(data["context"]))
 
 
+def _moment(value: Any) -> datetime | None:
+    """`say`'s optional `at`: an ISO 8601 time with its offset."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ProtocolError("bad_field", "'at' must be an ISO 8601 time with its offset, e.g. 2026-03-01T19:30:00Z.")
+    return moment
+
+
 def _text(data: dict[str, Any]) -> str:
-    extra = set(data) - {"v", "type", "text"}
+    extra = set(data) - {"v", "type", "text", "at"}
     if extra:
         raise ProtocolError("bad_field", f"'say' has no field {', '.join(sorted(extra))}.")
     text = data.get("text")

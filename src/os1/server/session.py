@@ -59,7 +59,8 @@ class Session:
     `speech` builds the voice's engines (None: the embedded ones, Silero, PocketSphinx and Piper)."""
 
     def __init__(self, companion: Companion, send: Send, *, rate: RateLimit | None = None,
-                 speech: SpeechFactory | None = None, audio_rate: RateLimit | None = None) -> None:
+                 speech: SpeechFactory | None = None, audio_rate: RateLimit | None = None,
+                 explicit_time: bool = False) -> None:
         self.companion = companion
         self._send = send
         self._lock = asyncio.Lock()
@@ -75,6 +76,8 @@ class Session:
         self._parts: list[str] = []
         self._show_context = False
         """Whether the client asked for a `context` event before each typed reply (`debug`)."""
+        self._explicit_time = explicit_time
+        """Whether `say` may carry its own time (`at`): a server for imports and tests."""
 
     async def send(self, event: ServerEvent) -> None:
         """Send one event; the reply task, the voice and the reader never interleave a frame."""
@@ -137,7 +140,10 @@ class Session:
             else:
                 await self._voice.end_turn()
         elif isinstance(event, Say):
-            if self.replying():
+            if event.at is not None and not self._explicit_time:
+                await self.send(Failure("bad_field", "'at' is taken only by a server started with --explicit-time "
+                                                     "(imports and tests); send 'say' without it."))
+            elif self.replying():
                 await self.send(Failure("busy", "I'm still answering; cancel first or wait for the reply to end."))
             else:
                 self._reply = asyncio.create_task(self._say(event))
@@ -221,7 +227,8 @@ class Session:
     async def _say(self, event: Say) -> None:
         self._started, self._parts = None, []
         try:
-            async with aclosing(self.companion.say(event.text, show_context=self._show_context)) as events:
+            async with aclosing(self.companion.say(event.text, at=event.at,
+                                                   show_context=self._show_context)) as events:
                 async for out in events:
                     if isinstance(out, ReplyStarted):
                         self._started = out
