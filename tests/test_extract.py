@@ -37,4 +37,21 @@ def test_likes_vocabulary_events_and_plans() -> None:
 def test_nothing_from_small_talk_or_junk() -> None:
     assert texts("hello there") == []
     assert texts("\x00\x01 ''' AND ( NEAR") == []
-    assert third_person("I think my cat likes me", "Ana") == "Ana think Ana's cat likes Ana"
+
+
+def test_items_read_as_natural_words() -> None:
+    # The name once, then "they": never "Theodore finalised Theodore's divorce".
+    assert third_person("I finalised my divorce", "Theodore") == "Theodore finalised their divorce"
+    assert third_person("I think my cat likes me", "Ana") == "Ana thinks their cat likes them"
+    assert third_person("I'm taking my mum to Rome and I've booked it myself", "Ana") == \
+        "Ana is taking their mum to Rome and they've booked it themself"
+    assert third_person("My sister says I worry too much", "Ana") == "Ana's sister says they worry too much"
+    assert third_person("I really miss my dad", "Ana") == "Ana really misses their dad"
+    assert third_person("I have to go, I do", "Ana") == "Ana has to go, they do"
+    assert third_person("My brother and I are going to Rome with my mum", "Ana") == \
+        "Ana and their brother are going to Rome with their mum"
+    assert third_person("Amy called me", "Ana") == "Amy called Ana"
+    for sentence in ("I finalised my divorce last week.", "My brother and I are going to Rome with my mum next week.",
+                     "I told my therapist about my dad yesterday."):
+        for text in texts(sentence):
+            assert text.count("Theodore") == 1, text

@@ -85,7 +85,8 @@ async def _run(memory: Memory, args: argparse.Namespace, console: Console) -> in
             table.add_row(f"{found.score:.3f}", describe(found.at), found.render())
         console.print(table)
     elif args.action == "show":
-        table = Table("kind", "since", "until", "memory", title="What OS1 remembers")
+        name = memory.store.get("os.name") or "OS1"
+        table = Table("kind", "since", "until", "memory", title=f"What {name} remembers")
         for item in memory.items(kind=args.kind, limit=args.limit):
             until = describe(item.valid_until) if item.valid_until else ""
             table.add_row(item.kind, describe(item.valid_from), until, item.text)

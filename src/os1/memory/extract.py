@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from os1.memory.timeparse import resolve_mentions
+from os1.memory.wording import third_person
 
 Kind = Literal["fact", "event", "preference", "person", "plan", "vocabulary"]
 
@@ -23,6 +24,7 @@ _REL = "|".join(sorted((re.escape(r) for r in RELATIONS), key=len, reverse=True)
 _NAME = r"([A-Z][a-zà-ÿ'’-]+(?:\s[A-Z][a-zà-ÿ'’-]+)?)"
 _PLACE = r"([A-Z][\w'’-]*(?:[ ,]+(?:[A-Z][\w'’-]*|de|del|la|le|of))*)"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+__all__ = ["Extracted", "Kind", "extract", "third_person"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +40,6 @@ class Extracted:
     text: str
     """A sentence that stands alone, in the third person."""
     importance: float = 0.5
-
-
-def third_person(sentence: str, name: str) -> str:
-    """ "I moved to Paris with my sister" → "Ana moved to Paris with Ana's sister"."""
-    swaps = [(r"\bI'm\b", f"{name} is"), (r"\bI am\b", f"{name} is"), (r"\bI've\b", f"{name} has"),
-             (r"\bI'd\b", f"{name} would"), (r"\bI'll\b", f"{name} will"), (r"\bI\b", name),
-             (r"\b[Mm]y\b", f"{name}'s"), (r"\b[Mm]ine\b", f"{name}'s"), (r"\b[Mm]yself\b", name),
-             (r"\b[Mm]e\b", name)]
-    for pattern, replacement in swaps:
-        sentence = re.sub(pattern, replacement, sentence)
-    return sentence
 
 
 def _clean(value: str) -> str:
