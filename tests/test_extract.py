@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from os1.memory.extract import extract, third_person
 
 AT = datetime(2023, 5, 8, 13, 56).astimezone()
@@ -55,3 +57,26 @@ def test_items_read_as_natural_words() -> None:
                      "I told my therapist about my dad yesterday."):
         for text in texts(sentence):
             assert text.count("Theodore") == 1, text
+
+
+@pytest.mark.parametrize(("sentence", "kind", "value"), [
+    ("My nephew's recital is June 3rd.", "plan", "2023-06-03"),
+    ("The recital for my nephew is on the 3rd of June.", "plan", "2023-06-03"),
+    ("Amy's birthday party is on Thursday.", "plan", "2023-05-11"),
+    ("We fly out on Thursday!", "plan", "2023-05-11"),
+    ("I start the new job in two weeks.", "plan", "2023-05-22"),
+    ("Our anniversary is on the 12th.", "plan", "2023-05-12"),
+    ("Next week my sister visits.", "plan", "2023-05-15/2023-05-21"),
+    ("I went to the dentist on Thursday.", "event", "2023-05-04"),
+    ("We got married on 3 June 2019.", "event", "2019-06-03"),
+])
+def test_dated_items_in_any_common_phrasing(sentence: str, kind: str, value: str) -> None:
+    dated = [i for i in extract(sentence, "Theodore", AT) if i.kind in ("plan", "event")]
+    assert [(i.kind, i.value) for i in dated] == [(kind, value)], sentence
+    assert dated[0].text.count("Theodore") <= 1
+
+
+def test_no_dated_item_without_a_date_or_a_person() -> None:
+    assert [i for i in extract("The Battle of Hastings was in 1066 and water boils at 100 degrees.", "Theodore", AT)
+            if i.kind in ("plan", "event")] == []
+    assert extract("Mondays are the worst.", "Theodore", AT) == []

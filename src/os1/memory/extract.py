@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from os1.memory.timeparse import resolve_mentions
+from os1.memory.timeparse import said_date
 from os1.memory.wording import third_person
 
 Kind = Literal["fact", "event", "preference", "person", "plan", "vocabulary"]
@@ -37,6 +37,7 @@ class Extracted:
     attribute: str
     """Which property: facts with the same subject and attribute replace each other ('' = never)."""
     value: str
+    """The property's value; for an event or plan, the ISO date (or "start/end" span) it happens on."""
     text: str
     """A sentence that stands alone, in the third person."""
     importance: float = 0.5
@@ -100,15 +101,27 @@ def _likes(sentence: str, who: str) -> list[Extracted]:
     return [Extracted("preference", who, "", value, f"{who} {verb} {value}.", 0.5)]
 
 
+_SELF_OR_NAME = re.compile(r"\b(?:I|I'm|I've|I'll|[Ww]e|[Ww]e're|[Mm]y|[Oo]ur|[Uu]s)\b|\b[A-Z][a-z]+(?:'s)?\b")
+_NOT_NAMES = frozenset("""The A An It It's This That There What When Where How Why Who Is Are Do Does Did Can Could Will
+Would Should So And But Oh Well Yes No Ok Okay Hey Hi Please Thanks Then Now Today Tonight Tomorrow Yesterday Next Last
+On In At By For If Just Also Maybe""".split())
+
+
+def _about_someone(sentence: str) -> bool:
+    """Whether a sentence is about the speaker or someone they name (a bare fact of the world is no memory)."""
+    return any(m.group(0).split("'")[0] not in _NOT_NAMES for m in _SELF_OR_NAME.finditer(sentence))
+
+
 def _plans_and_events(sentence: str, who: str, at: datetime) -> list[Extracted]:
-    when = resolve_mentions(sentence, at)
-    if not when or not re.search(r"\b(?:I|I'm|I've|I'll|[Ww]e|[Ww]e're|[Mm]y|[Oo]ur)\b", sentence):
+    """A dated item for a sentence that says when something happens: the value is its ISO date (or span)."""
+    when = said_date(sentence, at)
+    if when is None or not _about_someone(sentence):
         return []
-    future = re.search(r"\b(?:going to|gonna|planning|plan to|will|I'll|tomorrow|next\s+\w+|this weekend)\b", sentence)
-    kind: Kind = "plan" if future else "event"
-    preposition = "planned for" if future else ("on" if when[0].isdigit() else "in")
-    text = f"{_clean(third_person(sentence, who))} ({preposition} {when})."
-    return [Extracted(kind, who, "", when, text, 0.6 if future else 0.5)]
+    own_plan = when.future and re.search(r"\b(?:going to|gonna|planning|plan to|will|I'll|we'll)\b", sentence)
+    kind: Kind = "plan" if when.future else "event"
+    preposition = "planned for" if own_plan else ("on" if when.words[0].isdigit() else "in")
+    text = f"{_clean(third_person(sentence, who))} ({preposition} {when.words})."
+    return [Extracted(kind, who, "", when.iso(), text, 0.6 if when.future else 0.5)]
 
 
 def extract(text: str, speaker: str, at: datetime) -> list[Extracted]:
