@@ -23,7 +23,7 @@ from os1.memory.embeddings import Embedder
 from os1.memory.extract import Extracted, extract
 from os1.memory.store import Turn, TurnStatus, UserStore, now
 from os1.memory.tables import DONE, EMBED, Item, MemoryTables, memory_doc, turn_doc
-from os1.memory.timeparse import describe
+from os1.memory.timeparse import describe, iso_span
 from os1.memory.vectors import VectorIndex
 
 if TYPE_CHECKING:
@@ -340,10 +340,12 @@ class Memory:
             hits = index.search(vector, ranking.CANDIDATES) if vector is not None else None
         text_hits = await asyncio.wrap_future(text_job) if text_job is not None else {}
         cosines = {key[1]: score for key, score in hits.top.items()} if hits else {}
-        for doc in text_hits:
+        days = ranking.days_asked(plan)
+        dated = self.tables.happening(*days, ranking.CANDIDATES) if days else []
+        for doc in [*text_hits, *dated]:
             if hits is not None and doc not in cosines and (score := hits.score(("doc", doc))) is not None:
                 cosines[doc] = score
-        candidates = self._load(set(text_hits) | set(cosines))
+        candidates = self._load(set(text_hits) | set(cosines) | set(dated))
         best = ranking.rank(plan, text_hits, cosines, candidates, when, k, distinct=distinct)
         return [self._recollection(candidates[doc], score) for doc, score in best]
 
@@ -376,9 +378,10 @@ class Memory:
             out[turn_doc(turn.id)] = ranking.Candidate(turn_doc(turn.id), "turn", turn.text, turn.speaker,
                                                        turn.created_at, stale.get(turn.id), 0.5, (turn.id,))
         for item in items.values():
+            happens = iso_span(item.value) if item.kind in ("event", "plan") else None
             out[memory_doc(item.id)] = ranking.Candidate(memory_doc(item.id), item.kind, item.text, item.subject,
                                                          item.valid_from, item.valid_until, item.importance,
-                                                         item.turn_ids)
+                                                         item.turn_ids, happens)
         return out
 
     @staticmethod

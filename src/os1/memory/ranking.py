@@ -46,6 +46,8 @@ class Candidate:
     valid_until: datetime | None
     importance: float
     turn_ids: tuple[int, ...]
+    happens: tuple[date, date] | None = None
+    """For an event or plan: the days it happens on (first, last)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +70,15 @@ def read_query(query: str, when: datetime, speakers: Iterable[str]) -> Plan:
     """Keywords, people and time of a query asked at `when`."""
     known = list(speakers)
     anchor = parse_anchor(query)
-    topic = query  # "before the move" says when, not what: its words leave the search
+    span = parse_range(query, when)
+    topic = query  # "before the move" and "tomorrow" say when, not what: their words leave the search
     if anchor is not None:
-        topic = re.sub(rf"\b(?:before|after|since)\s+{re.escape(anchor.event)}", " ", query, flags=re.I)
-    return Plan(textproc.query_keywords(topic, known), textproc.dense_query(topic, known),
-                textproc.mentioned_names(query, known), textproc.parse_time_range(query),
-                parse_range(query, when), bool(_PAST.search(query)), anchor)
+        topic = re.sub(rf"\b(?:before|after|since)\s+{re.escape(anchor.event)}", " ", topic, flags=re.I)
+    if span is not None:
+        topic = re.sub(rf"\b{re.escape(span.phrase)}\b", " ", topic, flags=re.I)
+    words = textproc.query_keywords(topic, known)
+    return Plan(words, textproc.dense_query(topic if words else query, known), textproc.mentioned_names(query, known),
+                textproc.parse_time_range(query), span, bool(_PAST.search(query)), anchor)
 
 
 def anchored(plan: Plan, event_at: datetime | None) -> Plan:
@@ -102,10 +107,30 @@ def embedding_text(speaker: str, text: str, previous: tuple[str, str] | None,
     return textproc.dense_document(textproc.turn_line(speaker, text), _line(previous), _line(following))
 
 
-def _time_match(plan: Plan, at: datetime) -> bool:
+def days_asked(plan: Plan) -> tuple[date, date] | None:
+    """The days (first, last) the query asks about, or None."""
     if plan.dates is not None:
-        return fusion.in_time_range(at.date(), plan.dates)
-    return plan.span is not None and plan.span.contains(at.astimezone(plan.span.start.tzinfo))
+        return plan.dates
+    if plan.span is not None:
+        return plan.span.start.date(), (plan.span.end - timedelta(microseconds=1)).date()
+    return None
+
+
+def _time_match(plan: Plan, cand: Candidate) -> bool:
+    """Whether the candidate was said, or happens, in the time the query names."""
+    days = days_asked(plan)
+    if days is None:
+        return False
+    if plan.dates is not None:
+        said = fusion.in_time_range(cand.at.date(), plan.dates)
+    else:
+        assert plan.span is not None
+        said = plan.span.contains(cand.at.astimezone(plan.span.start.tzinfo))
+    return said or (cand.happens is not None and _overlap(cand.happens, days))
+
+
+def _overlap(days: tuple[date, date], span: tuple[date, date]) -> bool:
+    return days[0] <= span[1] and span[0] <= days[1]
 
 
 def _importance(cand: Candidate) -> float:
@@ -129,7 +154,7 @@ def rank(plan: Plan, text_hits: dict[int, float], cosines: dict[int, float], can
     names = {n.lower() for n in plan.names}
     signals = [fusion.Signals(
         key=doc, sources=cand.turn_ids, bm25={"turns": text_hits[doc]} if doc in text_hits else {},
-        cosine=cosines.get(doc), speaker_match=cand.speaker.lower() in names, time_match=_time_match(plan, cand.at),
+        cosine=cosines.get(doc), speaker_match=cand.speaker.lower() in names, time_match=_time_match(plan, cand),
         age_days=(when - cand.at).total_seconds() / 86400, importance=_importance(cand),
         superseded=_superseded(plan, cand)) for doc, cand in candidates.items()]
     weights = fusion.Weights(superseded=SUPERSEDED if plan.wants_past else -SUPERSEDED, importance=IMPORTANCE)

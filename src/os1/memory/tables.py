@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from os1.memory.extract import Extracted
@@ -196,6 +196,15 @@ class MemoryTables:
         sources = self._sources([int(r[0]) for r in rows])
         return [Item(int(r[0]), r[1], r[2], r[3], r[4], r[5], float(r[6]), datetime.fromisoformat(r[7]),
                      datetime.fromisoformat(r[8]) if r[8] else None, sources.get(int(r[0]), ())) for r in rows]
+
+    def happening(self, first: date, last: date, limit: int) -> list[int]:
+        """Docs of the events and plans that happen on any of these days (their value is an ISO date or span)."""
+        rows = self.db.execute(
+            "SELECT id FROM memories WHERE user_id = ? AND kind IN ('event', 'plan') "
+            "AND value GLOB '[12][0-9][0-9][0-9]-*' AND substr(value, 1, 10) <= ? AND substr(value, -10) >= ? "
+            "ORDER BY id DESC LIMIT ?",
+            (self.user_id, last.isoformat(), first.isoformat(), limit)).fetchall()
+        return [memory_doc(int(r[0])) for r in rows]
 
     def set_item_text(self, memory_id: int, text: str) -> bool:
         """Replace an item's sentence; False when this user has no such item."""

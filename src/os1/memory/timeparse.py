@@ -329,12 +329,18 @@ def _month(year: int, month: int, today: date) -> When:
     return _span(date(year, month, 1), _month_end(year, month), f"{calendar.month_name[month]} {year}", today)
 
 
+_CLAUSE = re.compile(r",(?!\s*(?:19|20)\d\d\b)|[;:!?]|\s(?:and|but|so|because|though)\s")
+
+
 def said_date(text: str, at: datetime) -> When | None:
-    """The date a statement said at `at` puts something on ("my recital is June 3rd" → 3 June), or None."""
+    """The date a statement said at `at` puts something on ("my recital is June 3rd" → 3 June), or None.
+    A bare date points the way of its own clause's tense ("the recital is June 3rd, I promised to go")."""
     lowered = text.lower().replace("’", "'")
-    today, tense = at.date(), _tense(lowered)
-    for reader in (_on_day, _near_days, _weeks_and_months):
-        found = reader(lowered, today, tense)
-        if found is not None:
-            return found
+    today, overall = at.date(), _tense(lowered)
+    for clause in _CLAUSE.split(lowered):
+        tense = _tense(clause) or overall
+        for reader in (_on_day, _near_days, _weeks_and_months):
+            found = reader(clause, today, tense)
+            if found is not None:
+                return found
     return None
