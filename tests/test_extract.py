@@ -80,3 +80,43 @@ def test_no_dated_item_without_a_date_or_a_person() -> None:
     assert [i for i in extract("The Battle of Hastings was in 1066 and water boils at 100 degrees.", "Theodore", AT)
             if i.kind in ("plan", "event")] == []
     assert extract("Mondays are the worst.", "Theodore", AT) == []
+
+
+@pytest.mark.parametrize(("sentence", "attribute", "value"), [
+    ("I train at the Y most mornings.", "gym", "the Y"),
+    ("I lift at Crunch now.", "gym", "Crunch"),
+    ("I usually work out at Gold's Gym before work.", "gym", "Gold's Gym"),
+    ("I go to Equinox to work out.", "gym", "Equinox"),
+    ("I joined Crunch last week, the classes are great.", "gym", "Crunch"),
+    ("My gym is the Bay Club.", "gym", "the Bay Club"),
+    ("I work at Google, on the maps team.", "workplace", "Google"),
+    ("Big news: I started a new job at Stripe!", "workplace", "Stripe"),
+    ("I'm now working for Acme Corp.", "workplace", "Acme Corp"),
+    ("I joined Figma as a designer.", "workplace", "Figma"),
+    ("Monzo hired me!", "workplace", "Monzo"),
+    ("I'm based in Lisbon these days.", "home", "Lisbon"),
+    ("We relocated to Porto, the flat is lovely.", "home", "Porto"),
+    ("Our new apartment is in Brooklyn.", "home", "Brooklyn"),
+    ("I moved to Portland, Oregon.", "home", "Portland, Oregon"),
+    ("I'm studying at McGill.", "school", "McGill"),
+    ("I work as a nurse at St. Mary's.", "occupation", "a nurse"),
+    ("My favorite band these days is Big Thief.", "favourite band", "Big Thief"),
+    ("My favourite colour is blue and I love hiking.", "favourite colour", "blue"),
+])
+def test_changeable_facts_in_many_phrasings(sentence: str, attribute: str, value: str) -> None:
+    found = [(i.attribute, i.value) for i in extract(sentence, "Theodore", AT) if i.kind == "fact"]
+    assert (attribute, value) in found, found
+
+
+@pytest.mark.parametrize(("sentence", "ends"), [
+    ("I quit the Y, I lift at Crunch now.", "the Y"), ("I left Google in March.", "Google"),
+    ("I'm no longer working at Acme Corp.", "Acme Corp"), ("I don't go to Peak anymore.", "Peak"),
+    ("I broke up with Amy.", "Amy"), ("I moved out of Brooklyn.", "Brooklyn"),
+])
+def test_endings_close_a_fact(sentence: str, ends: str) -> None:
+    assert ends in [i.ends for i in extract(sentence, "Theodore", AT)]
+
+
+def test_no_fact_from_how_a_thing_is() -> None:
+    found = extract("My new flat is lovely. My job is exhausting.", "Theodore", AT)
+    assert [i for i in found if i.kind == "fact"] == []

@@ -164,3 +164,24 @@ async def test_recall_returns_only_what_is_relevant(store: UserStore, memory: Me
         assert found and word in found[0].text, (relevant, [r.text for r in found])
     [e async for e in companion.say("Do you know anything about quantum chromodynamics?", at=DAY1)]
     assert note(fake) == []
+
+
+async def test_a_capable_model_changes_facts_in_its_own_words(memory: Memory) -> None:
+    from os1.memory.llm_extract import LLMExtractor
+
+    memory.extractor = LLMExtractor(FakeLLM([
+        '{"kind": "fact", "subject": "Theodore", "attribute": "gym", "value": "the Y", '
+        '"text": "Theodore trains at the Y."}',
+        '{"kind": "fact", "subject": "Theodore", "attribute": "fitness club", "value": "Crunch", '
+        '"text": "Theodore lifts at Crunch."}\n'
+        '{"kind": "event", "subject": "Theodore", "attribute": "", "value": "", "ended": "the Y", '
+        '"text": "Theodore left the Y."}',
+    ]))
+    said(memory, "Mornings at the Y are my thing.", DAY1)
+    said(memory, "Done with the Y. Crunch is where I lift these days.", DAY1 + timedelta(days=30))
+    await memory.flush()
+    by_text = {i.text: i for i in memory.items()}
+    assert by_text["Theodore trains at the Y."].valid_until == DAY1 + timedelta(days=30)
+    assert by_text["Theodore lifts at Crunch."].valid_until is None
+    found = await memory.recall("where do I work out these days?", k=3, at=DAY1 + timedelta(days=31))
+    assert "Crunch" in found[0].render()

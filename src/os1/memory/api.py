@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from os1.memory import ranking, textproc
+from os1.memory import facts, ranking, textproc
 from os1.memory.backlog import Backlog
 from os1.memory.embeddings import Embedder
 from os1.memory.extract import Extracted, extract
@@ -55,7 +55,8 @@ class Recollection:
         """One line for the model's context."""
         if self.kind == "turn":
             who = f"{self.speaker}: " if self.speaker else ""
-            return f"({describe(self.at)}) {who}{self.text}"
+            stale = f" (no longer true since {describe(self.valid_until)})" if self.valid_until else ""
+            return f"({describe(self.at)}) {who}{self.text}{stale}"
         if self.valid_until is not None:
             span = f"from {describe(self.at)} until {describe(self.valid_until)}"
             return f"{self.text.rstrip('.')} ({span}; no longer true)"
@@ -223,9 +224,10 @@ class Memory:
             if states.get(turn.id) == EMBED:
                 continue
             items = await self._extract(turn)
+            slots = [await self._same_slot(item) for item in items]
             with self.store.transaction():
-                for item in items:
-                    memory_id = self.tables.add_item(item, turn.created_at, [turn.id])
+                for item, same in zip(items, slots, strict=True):
+                    memory_id = self.tables.add_item(item, turn.created_at, [turn.id], same_slot=same)
                     if memory_id is not None:
                         self.tables.index(memory_doc(memory_id), ranking.item_document(item.subject, item.text))
                         docs.append(memory_doc(memory_id))
@@ -244,6 +246,22 @@ class Memory:
         if index is not None:
             for doc, vector in zip(docs, vectors, strict=True):
                 index.add(("doc", doc), vector)
+
+    async def _same_slot(self, item: Extracted) -> list[int]:
+        """The subject's current facts whose attribute is the new fact's under another name ("favorite movie" for
+        "favourite film"): by the rules, else by the embedder (`facts.SAME_SLOT_COSINE`)."""
+        if item.kind != "fact" or not item.attribute:
+            return []
+        others = [f for f in self.tables.current_facts(item.subject) if f.attribute != item.attribute]
+        same = [f.id for f in others if facts.same_slot(f.attribute, item.attribute)]
+        rest = [f for f in others if f.id not in same]
+        if rest and self.embedder is not None:
+            names = [item.attribute, *(f.attribute for f in rest)]
+            vectors = await asyncio.get_running_loop().run_in_executor(self._pool, self._workers.backlog.paced,
+                                                                       self.embedder.embed, names)
+            same += [f.id for f, v in zip(rest, vectors[1:], strict=True)
+                     if float(v @ vectors[0]) >= facts.SAME_SLOT_COSINE]
+        return same
 
     async def _extract(self, turn: Turn) -> list[Extracted]:
         if not turn.speaker or not turn.text.strip() or turn.role != "user":
