@@ -96,27 +96,31 @@ async def test_the_os_own_words_are_kept_but_never_taken_for_the_users(store: Us
                   "Your office on Elm Street has such a lovely view of the park.",
                   "Remember we planned the office party at the Elm Street office for Friday?",
                   "I booked us a table near your Elm Street office, like we planned."]
-    fake = FakeLLM([*inventions, "Got it.", "Of course."])
+    fake = FakeLLM(inventions)
     companion = await booted(store, memory, fake)
     companion.start_session(DAY1)
-    [e async for e in companion.say("I have a big meeting at the office tomorrow.", at=DAY1)]
-    [e async for e in companion.say("My office is on Harbour Road, by the old fish market.", at=DAY1)]
-    for day, line in enumerate(("The office was busy today.", "Lunch near the office again."), start=1):
+    for line in ("I have a big meeting at the office tomorrow.", "My office is on Harbour Road, by the fish market.",
+                 "The office was busy today.", "Lunch near the office again."):
+        [e async for e in companion.say(line, at=DAY1)]
+    for day in range(1, 46):  # weeks of other talk: the office turns leave the history the model sees
         companion.start_session(DAY1 + timedelta(days=day))
-        [e async for e in companion.say(line, at=DAY1 + timedelta(days=day))]
+        fake.enqueue("Mm-hm.")
+        [e async for e in companion.say(f"Cooked dinner and read a bit, day {day}.", at=DAY1 + timedelta(days=day))]
     await memory.flush()
-    assert [t.text for t in store.recent_turns(20) if t.role == "assistant" and t.text in inventions] == inventions
+    assert [t.text for t in store.recent_turns(200) if t.text in inventions] == inventions  # kept verbatim
     assert all("Elm" not in i.text for i in memory.items())  # never a fact about the user
-    companion.start_session(DAY1 + timedelta(days=20))
+    found = await memory.recall("where is my office?", k=10, at=DAY1 + timedelta(days=50))
+    assert "Harbour Road" in found[0].text and not found[0].own, [r.render() for r in found]
+    assert sum(r.own for r in found[:4]) <= 1, [r.render() for r in found]  # the user's words come first
+    companion.start_session(DAY1 + timedelta(days=50))
     fake.enqueue("It's on Harbour Road.")
-    [e async for e in companion.say("Where is my office again?", at=DAY1 + timedelta(days=20))]
+    [e async for e in companion.say("Where is my office again?", at=DAY1 + timedelta(days=50))]
     lines = note(fake)
-    users = [i for i, line in enumerate(lines) if "Harbour Road" in line]
-    os_lines = [i for i, line in enumerate(lines) if "Elm Street" in line]
-    assert users and all(users[0] < i for i in os_lines), lines  # the user's word wins
-    assert len(os_lines) <= 1, lines
-    assert all(line.lower().startswith(("(", "theodore")) and "you said" in line.lower()
-               for line in lines if "Elm Street" in line), lines  # shown as the OS's own words
+    harbour = [i for i, line in enumerate(lines) if "Harbour Road" in line]
+    elm = [i for i, line in enumerate(lines) if "Elm Street" in line]
+    assert harbour and all(harbour[0] < i for i in elm), lines  # the user's word wins
+    assert len(elm) <= 2, lines
+    assert all("You said: " in line for line in lines if "Elm Street" in line), lines  # shown as the OS's own words
 
 
 async def test_a_date_comes_back_near_the_day(memory: Memory) -> None:

@@ -80,9 +80,14 @@ def run(db: Database, user: str, args: argparse.Namespace, console: Console) -> 
 async def _run(memory: Memory, args: argparse.Namespace, console: Console) -> int:
     await memory.flush()
     if args.action == "search":
+        results = await memory.recall(args.query, k=args.k)
+        if not results:
+            console.print("Nothing I remember matches that.", markup=False)
+            return 0
         table = Table("score", "when", "what", title=f"Recall for: {args.query}")
-        for found in await memory.recall(args.query, k=args.k):
-            table.add_row(f"{found.score:.3f}", describe(found.at), found.render())
+        for found in results:
+            line = f"{found.speaker}: {found.text}" if found.kind == "turn" and found.speaker else found.render()
+            table.add_row(f"{found.score:.3f}", describe(found.at), line)
         console.print(table)
     elif args.action == "show":
         name = memory.store.get("os.name") or "OS1"

@@ -50,17 +50,30 @@ class Recollection:
     speaker: str = ""
     valid_until: datetime | None = None
     """For a fact that has since changed: when it stopped being true."""
+    own: bool = False
+    """A turn the OS itself said."""
 
     def render(self) -> str:
-        """One line for the model's context."""
+        """One line for the model's context (which is the OS's: its own words are "You said")."""
         if self.kind == "turn":
-            who = f"{self.speaker}: " if self.speaker else ""
+            who = "You said: " if self.own else f"{self.speaker}: " if self.speaker else ""
             stale = f" (no longer true since {describe(self.valid_until)})" if self.valid_until else ""
             return f"({describe(self.at)}) {who}{self.text}{stale}"
         if self.valid_until is not None:
             span = f"from {describe(self.at)} until {describe(self.valid_until)}"
             return f"{self.text.rstrip('.')} ({span}; no longer true)"
         return self.text
+
+
+OWN_LINES = 2
+"""At most this many of the OS's own turns in what the companion recalls for the model: its past words help
+("what was that book you suggested?") but must not crowd out what the user said."""
+
+
+def fewer_own(found: list[Recollection], most: int = OWN_LINES) -> list[Recollection]:
+    """`found` with no more than `most` of the OS's own turns (the best of them), in order."""
+    own = [r for r in found if r.own][:most]
+    return [r for r in found if not r.own or any(r is o for o in own)]
 
 
 def _background_priority() -> None:
@@ -394,7 +407,8 @@ class Memory:
         stale = self.tables.superseded(list(turns))
         for turn in turns.values():
             out[turn_doc(turn.id)] = ranking.Candidate(turn_doc(turn.id), "turn", turn.text, turn.speaker,
-                                                       turn.created_at, stale.get(turn.id), 0.5, (turn.id,))
+                                                       turn.created_at, stale.get(turn.id), 0.5, (turn.id,),
+                                                       own=turn.role == "assistant")
         for item in items.values():
             happens = iso_span(item.value) if item.kind in ("event", "plan") else None
             out[memory_doc(item.id)] = ranking.Candidate(memory_doc(item.id), item.kind, item.text, item.subject,
@@ -405,7 +419,7 @@ class Memory:
     @staticmethod
     def _recollection(candidate: ranking.Candidate, score: float) -> Recollection:
         return Recollection(candidate.kind, candidate.text, candidate.at, candidate.turn_ids, score,
-                            candidate.speaker if candidate.kind == "turn" else "", candidate.valid_until)
+                            candidate.speaker if candidate.kind == "turn" else "", candidate.valid_until, candidate.own)
 
     def speakers(self) -> list[str]:
         """Names of the people in this user's conversations (read once, then kept up to date)."""

@@ -29,6 +29,9 @@ PRUNE_FROM = 2000
 the very word that matters)."""
 SUPERSEDED = 0.5
 """Taken off a changed fact (and the turns behind it), or added when the query asks about the past."""
+OWN_WORDS = -0.5
+"""Added to the OS's own turns: what the user said outranks what the OS said of equal relevance (the OS's replies
+repeat the user's words, and a small model's invent things)."""
 _WORD = re.compile(r"[^\W_]+")
 _PAST = re.compile(r"\b(before|used to|previous(?:ly)?|old|former(?:ly)?|earlier|in the past|anymore|once)\b", re.I)
 
@@ -48,6 +51,8 @@ class Candidate:
     turn_ids: tuple[int, ...]
     happens: tuple[date, date] | None = None
     """For an event or plan: the days it happens on (first, last)."""
+    own: bool = False
+    """A turn of the OS's own (its reply)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +161,9 @@ def rank(plan: Plan, text_hits: dict[int, float], cosines: dict[int, float], can
         key=doc, sources=cand.turn_ids, bm25={"turns": text_hits[doc]} if doc in text_hits else {},
         cosine=cosines.get(doc), speaker_match=cand.speaker.lower() in names, time_match=_time_match(plan, cand),
         age_days=(when - cand.at).total_seconds() / 86400, importance=_importance(cand),
-        superseded=_superseded(plan, cand)) for doc, cand in candidates.items()]
-    weights = fusion.Weights(superseded=SUPERSEDED if plan.wants_past else -SUPERSEDED, importance=IMPORTANCE)
+        superseded=_superseded(plan, cand), own_words=cand.own) for doc, cand in candidates.items()]
+    weights = fusion.Weights(superseded=SUPERSEDED if plan.wants_past else -SUPERSEDED, importance=IMPORTANCE,
+                             own_words=OWN_WORDS)
     ranked = fusion.fuse(signals, weights)
     best = fusion.dedupe(ranked, k) if distinct else ranked[:k]
     return [(int(r.key), r.score) for r in best]  # type: ignore[call-overload]
