@@ -30,6 +30,8 @@ class Event:
     ask_past: list[str]
     ask_future: list[str]
     echo: str
+    details: tuple[str, ...] = ("",)
+    """What {x} in its sentences can be: the same kind of event happens more than once (two trips, two concerts)."""
 
 
 @dataclass(frozen=True)
@@ -176,14 +178,15 @@ EVENTS = [
           ["My sister's wedding is {when}!", "My sister gets married {when}."],
           ["When was my sister's wedding?", "When did my sister get married?"], ["When is my sister's wedding?"],
           "your sister's wedding"),
-    Event("health", ["I had a dentist appointment {when}, two fillings.", "Went to the dentist {when}."],
-          ["I have a dentist appointment {when}.", "Dentist {when}, ugh."],
-          ["When did I last see the dentist?", "When was my dentist appointment?"],
-          ["When's my next dentist appointment?"], "the dentist"),
-    Event("travel", ["I flew back from Mexico City {when}.", "{when} I got home from the Mexico City trip."],
-          ["I fly to Mexico City {when}!", "The Mexico City trip starts {when}."],
-          ["When did I get back from Mexico?", "When did I return from my trip to Mexico City?"],
-          ["When do I leave for Mexico City?"], "Mexico City"),
+    Event("health", ["I had a {x} appointment {when}, all fine in the end.", "Went to the {x} {when}."],
+          ["I have a {x} appointment {when}.", "{x} {when}, ugh."],
+          ["When did I last see the {x}?", "When was my {x} appointment?"],
+          ["When's my next {x} appointment?"], "the appointment",
+          ("dentist", "eye doctor", "dermatologist", "physio")),
+    Event("travel", ["I flew back from {x} {when}.", "{when} I got home from the {x} trip."],
+          ["I fly to {x} {when}!", "The {x} trip starts {when}."],
+          ["When did I get back from {x}?", "When did I return from my trip to {x}?"],
+          ["When do I leave for {x}?"], "your trip", ("Mexico City", "Lisbon", "Kyoto", "Edinburgh", "Vienna")),
     Event("hobbies", ["I started a pottery class {when}.", "{when} was my first pottery class, my bowl collapsed."],
           ["My pottery class starts {when}.", "I signed up for pottery, it begins {when}."],
           ["When did I start pottery?", "When was my first ceramics class?"], ["When does my pottery course begin?"],
@@ -200,9 +203,10 @@ EVENTS = [
           ["When did I pass my driving test?"], ["When is my driving test?"], "the driving test"),
     Event("health", ["I broke my wrist {when}, slipped on ice.", "{when} I fell off my bike and broke my wrist."],
           [], ["When did I break my wrist?", "When did I hurt my wrist?"], [], "your wrist"),
-    Event("music", ["I saw Big Thief live {when}, incredible.", "{when} we went to the Big Thief concert."],
-          ["I'm seeing Big Thief live {when}.", "The Big Thief concert is {when}!"],
-          ["When did I go to the Big Thief concert?"], ["When is the Big Thief show?"], "Big Thief"),
+    Event("music", ["I saw {x} live {when}, incredible.", "{when} we went to the {x} concert."],
+          ["I'm seeing {x} live {when}.", "The {x} concert is {when}!"],
+          ["When did I go to the {x} concert?", "When did I see {x} play?"], ["When is the {x} show?"], "the show",
+          ("Big Thief", "Phoebe Bridgers", "the Philharmonic", "Khruangbin", "a jazz trio")),
     Event("volunteering", ["I volunteered at the food bank {when}.", "{when} I did a shift at the food bank."],
           ["I'm volunteering at the food bank {when}.", "Food bank shift {when}."],
           ["When did I volunteer at the food bank?"], ["When is my food bank shift?"], "the food bank"),
@@ -214,9 +218,10 @@ EVENTS = [
           ["Our anniversary is {when}.", "Our anniversary dinner is {when}, I booked a table."],
           ["When was our anniversary?", "When did we celebrate our anniversary?"], ["When is our anniversary?"],
           "your anniversary"),
-    Event("work", ["I had a job interview at Stripe {when}.", "{when} I interviewed with Stripe, went okay."],
-          ["I have an interview with Stripe {when}.", "Stripe interview {when}, help me prepare."],
-          ["When was my interview with Stripe?"], ["When is the Stripe interview?"], "the Stripe interview"),
+    Event("work", ["I had a job interview at {x} {when}.", "{when} I interviewed with {x}, went okay."],
+          ["I have an interview with {x} {when}.", "{x} interview {when}, help me prepare."],
+          ["When was my interview with {x}?", "When did I interview at {x}?"], ["When is the {x} interview?"],
+          "the interview", ("Stripe", "Shopify", "a design agency", "the hospital", "Brightline")),
     Event("home", ["We got the keys to the new flat {when}.", "{when} we picked up the keys to our new place."],
           ["We get the keys to the new flat {when}.", "Moving day is {when}."],
           ["When did we get the keys to the flat?", "When did we move into the new place?"],

@@ -77,7 +77,12 @@ class Life:
         parts = [rng.choice(OPENERS)]
         if echo:
             parts.append(rng.choice(ECHOES).format(echo=echo))
-        parts += rng.sample(TIPS[topic], k=min(len(TIPS[topic]), rng.randint(2, 4)))
+        parts += rng.sample(TIPS[topic], k=min(len(TIPS[topic]), rng.randint(3, 6)))
+        if rng.random() < 0.7:  # and then, as assistants do, a list
+            steps = rng.sample(GENERIC, k=rng.randint(3, 6))
+            parts.append(rng.choice(LIST_INTROS) + " " + " ".join(f"{n}. {step}" for n, step in enumerate(steps, 1)))
+        if rng.random() < 0.6:
+            parts += rng.sample(TIPS["small"], k=2)
         if alternatives and rng.random() < 0.5:
             parts.append(rng.choice(ALTERNATIVES).format(other=rng.choice(alternatives)))
         if rng.random() < 0.15:
@@ -89,6 +94,19 @@ class Life:
         return self.sessions[-1][0]
 
 
+LIST_INTROS = ["Here's how I'd think about it:", "A few things that might help:", "If it were me, I'd try this:",
+               "Some ideas, in no particular order:", "Let me break it down a little:"]
+GENERIC = ["Start small, so it's easy to keep going on a bad day.", "Write it down somewhere you'll actually see it.",
+           "Give yourself a deadline, but a kind one.", "Ask someone you trust what they'd do.",
+           "Notice what already works and do more of that.", "Try it for two weeks before you judge it.",
+           "Keep a little buffer of time and money for surprises.",
+           "Check in with how you feel, not just what you did.",
+           "Celebrate the small wins, they add up.", "If something feels off, it's okay to change course.",
+           "Sleep on big decisions when you can.", "Make the first step so small it feels silly.",
+           "Put it in your calendar like any other appointment.", "Tell a friend, so someone can cheer you on.",
+           "Take a break before you're exhausted, not after.", "Compare with your past self, not with other people.",
+           "Keep the important things visible and the rest out of the way.", "Plan the hard part for your best hour.",
+           "Leave some room for fun in the plan.", "Remember why you started when it gets boring."]
 ECHOES = ["So {echo}, that's a real change.", "I love that {echo}.", "It sounds like {echo}, and that matters.",
           "Okay, so {echo}. Thanks for telling me.", "Hearing that {echo} makes me happy for you.",
           "Wow, {echo}! That's not nothing.", "Right, {echo}. I'll keep that in mind."]
@@ -148,7 +166,7 @@ def state_fact(life: Life, slot: Slot, value: str, old: str | None) -> str:
     return life.exchange(text, slot.topic, rng.choice(slot.echo).format(v=value), alternatives=others)
 
 
-def say_event(life: Life, event: Event) -> tuple[str, date, bool]:
+def say_event(life: Life, event: Event, detail: str) -> tuple[str, date, bool]:
     """The person mentions a dated event, the date said one of the common ways; returns its dia_id, the day
     and whether it is still to come."""
     rng = life.rng
@@ -160,9 +178,9 @@ def say_event(life: Life, event: Event) -> tuple[str, date, bool]:
     template = rng.choice(event.future if future else event.past)
     said = label.format(md=f"{day.strftime('%B')} {_ordinal(day.day)}", dm=f"the {_ordinal(day.day)} of "
                         f"{day.strftime('%B')}", wd=day.strftime("%A"), nth=_ordinal(day.day))
-    text = template.format(when=said)
+    text = template.format(when=said, x=detail)
     text = text[0].upper() + text[1:]
-    dia = life.exchange(text, event.topic, event.echo)
+    dia = life.exchange(text, event.topic, event.echo, alternatives=[d for d in event.details if d and d != detail])
     return dia, day, future
 
 
@@ -207,7 +225,10 @@ def write_life(rng: random.Random, user: str, assistant: str, start: datetime, s
     life = Life(rng, user, assistant, start)
     times = plan_sessions(rng, start, sessions)
     slots = rng.sample(SLOTS, k=min(len(SLOTS), 12))
-    events = rng.sample(EVENTS, k=min(len(EVENTS), 11))
+    events = [(e, rng.choice(e.details)) for e in rng.sample(EVENTS, k=min(len(EVENTS), 9))]
+    repeats = [e for e, _ in events if len(e.details) > 1]  # the same kind of event again, another detail
+    for event in rng.sample(repeats, k=min(len(repeats), 3)):
+        events.append((event, rng.choice([d for d in event.details if (event, d) not in events])))
     relatives = rng.sample(PEOPLE, k=2)
     # What is said when: facts early, changes later, events throughout, relatives (for multi-hop) apart.
     agenda: dict[int, list[tuple[str, object]]] = {i: [] for i in range(sessions)}
@@ -255,9 +276,9 @@ def write_life(rng: random.Random, user: str, assistant: str, start: datetime, s
                     changed.add(slot.name)
                     stale.append((values[slot.name][n - 1], slot.topic))
             elif what == "event":
-                event: Event = detail  # type: ignore[assignment]
-                dia, day, future = say_event(life, event)
-                ask = rng.choice(event.ask_future if future else event.ask_past)
+                event, x = detail  # type: ignore[misc]
+                dia, day, future = say_event(life, event, x)
+                ask = rng.choice(event.ask_future if future else event.ask_past).format(x=x)
                 question(life, ask, words(day), [dia], 2)
             else:
                 person = detail  # type: ignore[assignment]
