@@ -74,7 +74,7 @@ def sessions(conversation: dict[str, object]) -> list[tuple[datetime, list[dict[
 
 
 async def run_conversation(sample: dict[str, object], embedder: Embedder, stats: dict[str, list[float]],
-                           hits: Hits) -> None:
+                           hits: Hits, dump: list[dict[str, object]] | None = None) -> None:
     conversation: dict[str, object] = sample["conversation"]  # type: ignore[assignment]
     assistant = conversation.get("assistant")
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,6 +98,7 @@ async def run_conversation(sample: dict[str, object], embedder: Embedder, stats:
         t0 = time.perf_counter()
         await memory.flush()
         stats["background_s"].append(time.perf_counter() - t0)
+        memory.embedder = getattr(embedder, "inner", embedder)  # searches embed their query for real
         baseline = RawTurns([text for _, text in raw], [key for key, _ in raw], embedder)
         for qa in sample["qa"]:  # type: ignore[attr-defined]
             evidence = set(qa.get("evidence") or [])
@@ -109,6 +110,9 @@ async def run_conversation(sample: dict[str, object], embedder: Embedder, stats:
             ranked = {"OS1": [[dia.get(t) for t in r.turn_ids] for r in results],
                       "BM25": [[key] for key in baseline.bm25(str(qa["question"]))],
                       "BM25+MiniLM": [[key] for key in baseline.fused(str(qa["question"]))]}
+            if dump is not None:
+                dump.append({"sample": sample.get("sample_id"), "question": qa["question"], "category": qa["category"],
+                             "evidence": sorted(evidence), "OS1": ranked["OS1"][:10], "BM25": ranked["BM25"][:10]})
             for system, found_lists in ranked.items():
                 for k in KS:
                     found = {d for found_list in found_lists[:k] for d in found_list}
@@ -142,6 +146,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="only the first N conversations")
     parser.add_argument("--no-cache", action="store_true", help="embed everything afresh (and time it)")
     parser.add_argument("--cache", type=Path, default=CACHE, help=f"the vector cache (default {CACHE})")
+    parser.add_argument("--dump", type=Path, help="write each question's top 10 (dia ids) to this JSON file")
     args = parser.parse_args()
     data = load(args.path)
     if args.limit:
@@ -153,8 +158,11 @@ def main() -> None:
     hits: Hits = {system: defaultdict(lambda: defaultdict(list)) for system in SYSTEMS}
     print(f"machine: {machine()}")
     print(f"data: {args.path} ({len(data)} conversations)")
+    dump: list[dict[str, object]] | None = [] if args.dump else None
     for sample in data:
-        asyncio.run(run_conversation(sample, embedder, stats, hits))
+        asyncio.run(run_conversation(sample, embedder, stats, hits, dump))
+    if args.dump:
+        args.dump.write_text(json.dumps(dump, indent=1), encoding="utf-8")
     recall = {system: figures(hits[system]) for system in SYSTEMS}
     for system in SYSTEMS:
         print(system)

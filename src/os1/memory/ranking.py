@@ -29,10 +29,18 @@ PRUNE_FROM = 2000
 the very word that matters)."""
 SUPERSEDED = 0.5
 """Taken off a changed fact (and the turns behind it), or added when the query asks about the past."""
-OWN_WORDS = -0.5
+OWN_WORDS = -1.0
 """Added to the OS's own turns: what the user said outranks what the OS said of equal relevance (the OS's replies
 repeat the user's words, and a small model's invent things)."""
+RELEVANT_COSINE = 0.2
+"""MiniLM cosine above which a candidate that shares no word with the query is relevant: questions about nothing
+in the store mostly stay below it; 0.25 cost 4.7 points r@10 on the assistant development set, 0.2 costs 0.5 there
+and 0.1 on LoCoMo (docs/benchmarks.md)."""
+NAMED_EASING = 0.1
+"""How much closer a turn of a person the query names may be (the name is left out of the dense query)."""
 _WORD = re.compile(r"[^\W_]+")
+_NOW = re.compile(r"\b(?:these days|nowadays|at the moment|right now|at present|as of now)\b", re.I)
+"""Words that ask for what holds now (changed facts are pushed down anyway) and name no topic."""
 _PAST = re.compile(r"\b(before|used to|previous(?:ly)?|old|former(?:ly)?|earlier|in the past|anymore|once)\b", re.I)
 
 
@@ -69,6 +77,9 @@ class Plan:
     wants_past: bool
     anchor: Anchor | None = None
     """ "before the move": a span relative to an event the store has to date (see `anchored`)."""
+    names_only: bool = False
+    """Every keyword is a name ("Catherine", "Zanzibar"): closeness in meaning says nothing about a name (MiniLM
+    puts every name near every other), so only memories with the word itself are relevant."""
 
 
 def read_query(query: str, when: datetime, speakers: Iterable[str]) -> Plan:
@@ -81,9 +92,12 @@ def read_query(query: str, when: datetime, speakers: Iterable[str]) -> Plan:
         topic = re.sub(rf"\b(?:before|after|since)\s+{re.escape(anchor.event)}", " ", topic, flags=re.I)
     if span is not None:
         topic = re.sub(rf"\b{re.escape(span.phrase)}\b", " ", topic, flags=re.I)
+    topic = _NOW.sub(" ", topic)
     words = textproc.query_keywords(topic, known)
+    capitalised = {textproc.fold(w) for w in re.findall(r"(?<![\w'’])[A-Z][\w'’-]*", topic)}
+    names_only = bool(words) and all(w in capitalised for w in words)
     return Plan(words, textproc.dense_query(topic if words else query, known), textproc.mentioned_names(query, known),
-                textproc.parse_time_range(query), span, bool(_PAST.search(query)), anchor)
+                textproc.parse_time_range(query), span, bool(_PAST.search(query)), anchor, names_only)
 
 
 def anchored(plan: Plan, event_at: datetime | None) -> Plan:
@@ -153,9 +167,25 @@ def _superseded(plan: Plan, cand: Candidate) -> bool:
     return cand.valid_until is not None and (cand.kind != "turn" or not plan.wants_past)
 
 
+def relevant(plan: Plan, s: fusion.Signals) -> bool:
+    """Whether a candidate has anything to do with the query at all, by measures that mean the same in any store
+    (the fused score does not: its lexical part is scaled to the best candidate, however weak): it shares a word
+    with the query; or, unless the query's words are all names, it is close in meaning (`RELEVANT_COSINE`, less
+    for a turn of someone the query names); or the query asks only about a time or a person, and it is of that
+    time or person."""
+    if s.bm25:
+        return True
+    if plan.names_only:
+        return False
+    cosine = -1.0 if s.cosine is None else s.cosine
+    if cosine >= RELEVANT_COSINE or (s.speaker_match and cosine >= RELEVANT_COSINE - NAMED_EASING):
+        return True
+    return not plan.words and (s.time_match or s.speaker_match)
+
+
 def rank(plan: Plan, text_hits: dict[int, float], cosines: dict[int, float], candidates: dict[int, Candidate],
          when: datetime, k: int, *, distinct: bool = True) -> list[tuple[int, float]]:
-    """The best `k` candidates as (doc, score); `distinct` drops results whose turns came back already."""
+    """The best `k` relevant candidates as (doc, score); `distinct` drops results whose turns came back already."""
     names = {n.lower() for n in plan.names}
     signals = [fusion.Signals(
         key=doc, sources=cand.turn_ids, bm25={"turns": text_hits[doc]} if doc in text_hits else {},
@@ -164,7 +194,7 @@ def rank(plan: Plan, text_hits: dict[int, float], cosines: dict[int, float], can
         superseded=_superseded(plan, cand), own_words=cand.own) for doc, cand in candidates.items()]
     weights = fusion.Weights(superseded=SUPERSEDED if plan.wants_past else -SUPERSEDED, importance=IMPORTANCE,
                              own_words=OWN_WORDS)
-    ranked = fusion.fuse(signals, weights)
+    ranked = fusion.fuse([s for s in signals if relevant(plan, s)], weights)
     best = fusion.dedupe(ranked, k) if distinct else ranked[:k]
     return [(int(r.key), r.score) for r in best]  # type: ignore[call-overload]
 
