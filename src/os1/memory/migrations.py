@@ -99,4 +99,9 @@ MIGRATIONS: list[str] = [
         user_id INTEGER NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE
     );
     """,
+    # 4: dated events and plans by their days (an event's or plan's value is its ISO date or "start/end" span), so
+    # "what's on next week?" finds them without reading every dated item (memory/tables.py `happening`).
+    """
+    CREATE INDEX memories_days ON memories(user_id, value) WHERE kind IN ('event', 'plan');
+    """,
 ]

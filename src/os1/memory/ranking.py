@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from os1.memory import fusion, textproc
-from os1.memory.timeparse import Anchor, TimeRange, parse_anchor, parse_range
+from os1.memory.timeparse import MONTHS, WEEKDAYS, Anchor, TimeRange, parse_anchor, parse_range
 
 CANDIDATES = 100
 """How many hits each retriever (full-text, dense) contributes before fusion (200 gains 0.2 points r@10 on
@@ -41,6 +41,7 @@ NAMED_EASING = 0.1
 _WORD = re.compile(r"[^\W_]+")
 _NOW = re.compile(r"\b(?:these days|nowadays|at the moment|right now|at present|as of now)\b", re.I)
 """Words that ask for what holds now (changed facts are pushed down anyway) and name no topic."""
+_NAMED_TIME = re.compile(rf"\d|\b(?:{'|'.join(MONTHS)}|{'|'.join(WEEKDAYS)})\b", re.I)
 _PAST = re.compile(r"\b(before|used to|previous(?:ly)?|old|former(?:ly)?|earlier|in the past|anymore|once)\b", re.I)
 
 
@@ -78,7 +79,7 @@ class Plan:
     anchor: Anchor | None = None
     """ "before the move": a span relative to an event the store has to date (see `anchored`)."""
     names_only: bool = False
-    """Every keyword is a name ("Catherine", "Zanzibar"): closeness in meaning says nothing about a name (MiniLM
+    """The query is only a name ("Catherine", "Zanzibar"): closeness in meaning says nothing about a name (MiniLM
     puts every name near every other), so only memories with the word itself are relevant."""
 
 
@@ -90,12 +91,11 @@ def read_query(query: str, when: datetime, speakers: Iterable[str]) -> Plan:
     topic = query  # "before the move" and "tomorrow" say when, not what: their words leave the search
     if anchor is not None:
         topic = re.sub(rf"\b(?:before|after|since)\s+{re.escape(anchor.event)}", " ", topic, flags=re.I)
-    if span is not None:
+    if span is not None and not _NAMED_TIME.search(span.phrase):  # "tomorrow" leaves; "in January 2022" may be said
         topic = re.sub(rf"\b{re.escape(span.phrase)}\b", " ", topic, flags=re.I)
     topic = _NOW.sub(" ", topic)
     words = textproc.query_keywords(topic, known)
-    capitalised = {textproc.fold(w) for w in re.findall(r"(?<![\w'’])[A-Z][\w'’-]*", topic)}
-    names_only = bool(words) and all(w in capitalised for w in words)
+    names_only = bool(words) and all(w[:1].isupper() for w in _WORD.findall(topic))
     return Plan(words, textproc.dense_query(topic if words else query, known), textproc.mentioned_names(query, known),
                 textproc.parse_time_range(query), span, bool(_PAST.search(query)), anchor, names_only)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from os1.memory import facts
@@ -53,6 +53,9 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"
 """The full-text tokenizer (as in migration 2), also used to stem query words for their frequencies."""
 EXTRACT, DONE, EMBED = 0, 1, 2
 """Background states of a turn (the `turns.indexed` column)."""
+LONGEST_SPAN_DAYS = 92
+"""A dated item's span starts at most this long before the days it is found for (a season; a year said as "in
+2027" is found by its words instead)."""
 ITEM_COLUMNS = "id, kind, subject, attribute, value, text, importance, valid_from, valid_until"
 
 
@@ -221,7 +224,9 @@ class MemoryTables:
         if ids is not None:
             if not ids:
                 return []
-            where += f" AND id IN ({','.join('?' * len(ids))})"
+            # By their keys: given a hundred ids, SQLite would rather scan all of the user's items by `user_id`
+            # (1.5 ms at 24k items instead of 0.06); the unary + keeps it to the primary key.
+            where = f"+user_id = ? AND id IN ({','.join('?' * len(ids))})"
             params += ids
         if kind:
             where += " AND kind = ?"
@@ -233,12 +238,14 @@ class MemoryTables:
                      datetime.fromisoformat(r[8]) if r[8] else None, sources.get(int(r[0]), ())) for r in rows]
 
     def happening(self, first: date, last: date, limit: int) -> list[int]:
-        """Docs of the events and plans that happen on any of these days (their value is an ISO date or span)."""
+        """Docs of the events and plans that happen on any of these days (their value is an ISO date or span that
+        starts at most `LONGEST_SPAN_DAYS` before `first`), by the `memories_days` index."""
+        longest = timedelta(days=LONGEST_SPAN_DAYS)
+        earliest = max(first, date.min + longest) - longest
         rows = self.db.execute(
-            "SELECT id FROM memories WHERE user_id = ? AND kind IN ('event', 'plan') "
-            "AND value GLOB '[12][0-9][0-9][0-9]-*' AND substr(value, 1, 10) <= ? AND substr(value, -10) >= ? "
-            "ORDER BY id DESC LIMIT ?",
-            (self.user_id, last.isoformat(), first.isoformat(), limit)).fetchall()
+            "SELECT id FROM memories WHERE user_id = ? AND kind IN ('event', 'plan') AND value >= ? AND value <= ? "
+            "AND substr(value, -10) >= ? ORDER BY id DESC LIMIT ?",
+            (self.user_id, earliest.isoformat(), last.isoformat() + "~", first.isoformat(), limit)).fetchall()
         return [memory_doc(int(r[0])) for r in rows]
 
     def set_item_text(self, memory_id: int, text: str) -> bool:

@@ -3,7 +3,7 @@
 Brute force, in two stages once a store is large: every vector's sign bits (48 bytes for MiniLM's 384
 dimensions) are compared with the query's by Hamming distance, and only the `RESCORE` nearest by that measure are
 scored exactly by cosine. At 124k vectors the exact scan reads 190 MB per search; the bits are 6 MB, and the
-exact rows a few. Below `EXACT_BELOW` vectors every one is scored exactly.
+exact rows 12 MB. Below `EXACT_BELOW` vectors every one is scored exactly.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 
 EXACT_BELOW = 20_000
 """Stores up to this many vectors are scanned exactly (a few milliseconds, and no approximation at all)."""
-RESCORE = 2_000
-"""How many vectors, nearest by their sign bits, are scored exactly in a large store (at least 20 per result
-asked). At 100k memories the 100 best by cosine are the exact ones for almost every query (see
-docs/benchmarks.md, memory at scale)."""
+RESCORE = 8_000
+"""How many vectors, nearest by their sign bits, are scored exactly in a large store (at least 40 per result asked).
+At 124k MiniLM vectors the 100 best found so are 99.8% of an exact scan's (4,000: 98.3%, 2,000: 94.2%), in 2.8 ms
+instead of 6.7 (docs/benchmarks.md, memory at scale)."""
 
 
 @functools.cache
@@ -123,7 +123,7 @@ class VectorIndex:
         query = query.astype(np.float32)
         matrix = self._matrix[:n]
         k = max(0, min(k, n))
-        rescore = max(RESCORE, 20 * k)
+        rescore = max(RESCORE, 40 * k)
         popcount: Any = getattr(np, "bitwise_count", None)  # numpy >= 2
         if n <= max(EXACT_BELOW, rescore) or popcount is None:
             rows: npt.NDArray[Any] = np.arange(n)
