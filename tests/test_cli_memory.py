@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.db_helpers import rows
 from tests.test_cli import FIRST_BOOT, run
 
 
@@ -47,3 +48,25 @@ def test_vocabulary(home: Path) -> None:
     assert rc == 0
     _, out, _ = run("memory", "vocabulary")
     assert "Peak: my gym" in out
+
+
+def test_show_uses_the_os_own_name(home: Path) -> None:
+    rc, _, err = run("chat", stdin=FIRST_BOOT + b"My friend Amy plays the cello.\n")
+    assert rc == 0, err
+    ((name,),) = rows(home / "os1.db", "SELECT value FROM profile WHERE key = 'os.name'")
+    _, out, _ = run("memory", "show")
+    assert f"What {name} remembers" in out and "OS1 remembers" not in out
+
+
+def test_search_finds_only_what_is_relevant(home: Path) -> None:
+    story = b"My sister Catherine signed the divorce papers.\nI had pasta with Amy at the harbour.\n"
+    rc, _, err = run("chat", stdin=FIRST_BOOT + story)
+    assert rc == 0, err
+    rc, out, _ = run("memory", "search", "who did I have pasta with?")
+    assert rc == 0 and "Amy" in out
+    rc, out, _ = run("memory", "forget", "Catherine", "--yes")
+    assert rc == 0
+    for query in ("Catherine", "what is the boiling point of mercury on Venus?"):
+        rc, out, _ = run("memory", "search", query)
+        assert rc == 0 and "Nothing I remember matches" in out, out
+        assert "│" not in out  # no table of arbitrary hits

@@ -102,3 +102,10 @@ def test_in_time_range_extends_the_span_a_week_past_its_end() -> None:
     assert not in_time_range(date(2023, 7, 31), span)
     assert not in_time_range(date(2023, 9, 1), span, after_days=0)
     assert not in_time_range(date(2023, 8, 15), None)
+
+
+def test_the_os_own_words_rank_below_the_users_equal_ones() -> None:
+    users = Signals(key="user", sources=(1,), bm25={"turns": 3.0}, cosine=0.5)
+    own = Signals(key="os", sources=(2,), bm25={"turns": 3.0}, cosine=0.5, own_words=True)
+    ranked = fuse([own, users], Weights(own_words=-0.5))
+    assert [r.key for r in ranked] == ["user", "os"] and ranked[0].score - ranked[1].score == pytest.approx(0.5)

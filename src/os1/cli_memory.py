@@ -80,12 +80,18 @@ def run(db: Database, user: str, args: argparse.Namespace, console: Console) -> 
 async def _run(memory: Memory, args: argparse.Namespace, console: Console) -> int:
     await memory.flush()
     if args.action == "search":
+        results = await memory.recall(args.query, k=args.k)
+        if not results:
+            console.print("Nothing I remember matches that.", markup=False)
+            return 0
         table = Table("score", "when", "what", title=f"Recall for: {args.query}")
-        for found in await memory.recall(args.query, k=args.k):
-            table.add_row(f"{found.score:.3f}", describe(found.at), found.render())
+        for found in results:
+            line = f"{found.speaker}: {found.text}" if found.kind == "turn" and found.speaker else found.render()
+            table.add_row(f"{found.score:.3f}", describe(found.at), line)
         console.print(table)
     elif args.action == "show":
-        table = Table("kind", "since", "until", "memory", title="What OS1 remembers")
+        name = memory.store.get("os.name") or "OS1"
+        table = Table("kind", "since", "until", "memory", title=f"What {name} remembers")
         for item in memory.items(kind=args.kind, limit=args.limit):
             until = describe(item.valid_until) if item.valid_until else ""
             table.add_row(item.kind, describe(item.valid_from), until, item.text)

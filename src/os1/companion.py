@@ -28,7 +28,7 @@ from os1.events import (
 )
 from os1.llm.base import LLM, Message
 from os1.memory import intents
-from os1.memory.api import Memory
+from os1.memory.api import Memory, fewer_own
 from os1.memory.forget import forget
 from os1.memory.store import Turn, TurnStatus, UserStore, now
 from os1.memory.timeparse import describe
@@ -464,7 +464,7 @@ class Companion:
         terms = [f"{term} is {meaning}." for term, meaning in turn.terms.items()
                  if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", words)]
         found = await self.memory.recall(words, k=self.recall_k + min(len(in_view), 40), at=at)
-        fresh = [r for r in found if r.kind != "turn" or not set(r.turn_ids) <= in_view]  # items say more
+        fresh = fewer_own([r for r in found if r.kind != "turn" or not set(r.turn_ids) <= in_view])  # items say more
         return terms + [r.render() for r in fresh][: self.recall_k]
 
     async def _stream_reply(self, deltas: AsyncIterator[str], at: datetime | None,

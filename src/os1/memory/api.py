@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from os1.memory import ranking, textproc
+from os1.memory import facts, ranking, textproc
 from os1.memory.backlog import Backlog
 from os1.memory.embeddings import Embedder
 from os1.memory.extract import Extracted, extract
 from os1.memory.store import Turn, TurnStatus, UserStore, now
 from os1.memory.tables import DONE, EMBED, Item, MemoryTables, memory_doc, turn_doc
-from os1.memory.timeparse import describe
+from os1.memory.timeparse import describe, iso_span
 from os1.memory.vectors import VectorIndex
 
 if TYPE_CHECKING:
@@ -50,16 +50,30 @@ class Recollection:
     speaker: str = ""
     valid_until: datetime | None = None
     """For a fact that has since changed: when it stopped being true."""
+    own: bool = False
+    """A turn the OS itself said."""
 
     def render(self) -> str:
-        """One line for the model's context."""
+        """One line for the model's context (which is the OS's: its own words are "You said")."""
         if self.kind == "turn":
-            who = f"{self.speaker}: " if self.speaker else ""
-            return f"({describe(self.at)}) {who}{self.text}"
+            who = "You said: " if self.own else f"{self.speaker}: " if self.speaker else ""
+            stale = f" (no longer true since {describe(self.valid_until)})" if self.valid_until else ""
+            return f"({describe(self.at)}) {who}{self.text}{stale}"
         if self.valid_until is not None:
             span = f"from {describe(self.at)} until {describe(self.valid_until)}"
             return f"{self.text.rstrip('.')} ({span}; no longer true)"
         return self.text
+
+
+OWN_LINES = 2
+"""At most this many of the OS's own turns in what the companion recalls for the model: its past words help
+("what was that book you suggested?") but must not crowd out what the user said."""
+
+
+def fewer_own(found: list[Recollection], most: int = OWN_LINES) -> list[Recollection]:
+    """`found` with no more than `most` of the OS's own turns (the best of them), in order."""
+    own = [r for r in found if r.own][:most]
+    return [r for r in found if not r.own or any(r is o for o in own)]
 
 
 def _background_priority() -> None:
@@ -223,9 +237,10 @@ class Memory:
             if states.get(turn.id) == EMBED:
                 continue
             items = await self._extract(turn)
+            slots = [await self._same_slot(item) for item in items]
             with self.store.transaction():
-                for item in items:
-                    memory_id = self.tables.add_item(item, turn.created_at, [turn.id])
+                for item, same in zip(items, slots, strict=True):
+                    memory_id = self.tables.add_item(item, turn.created_at, [turn.id], same_slot=same)
                     if memory_id is not None:
                         self.tables.index(memory_doc(memory_id), ranking.item_document(item.subject, item.text))
                         docs.append(memory_doc(memory_id))
@@ -244,6 +259,22 @@ class Memory:
         if index is not None:
             for doc, vector in zip(docs, vectors, strict=True):
                 index.add(("doc", doc), vector)
+
+    async def _same_slot(self, item: Extracted) -> list[int]:
+        """The subject's current facts whose attribute is the new fact's under another name ("favorite movie" for
+        "favourite film"): by the rules, else by the embedder (`facts.SAME_SLOT_COSINE`)."""
+        if item.kind != "fact" or not item.attribute:
+            return []
+        others = [f for f in self.tables.current_facts(item.subject) if f.attribute != item.attribute]
+        same = [f.id for f in others if facts.same_slot(f.attribute, item.attribute)]
+        rest = [f for f in others if f.id not in same]
+        if rest and self.embedder is not None:
+            names = [item.attribute, *(f.attribute for f in rest)]
+            vectors = await asyncio.get_running_loop().run_in_executor(self._pool, self._workers.backlog.paced,
+                                                                       self.embedder.embed, names)
+            same += [f.id for f, v in zip(rest, vectors[1:], strict=True)
+                     if float(v @ vectors[0]) >= facts.SAME_SLOT_COSINE]
+        return same
 
     async def _extract(self, turn: Turn) -> list[Extracted]:
         if not turn.speaker or not turn.text.strip() or turn.role != "user":
@@ -340,10 +371,12 @@ class Memory:
             hits = index.search(vector, ranking.CANDIDATES) if vector is not None else None
         text_hits = await asyncio.wrap_future(text_job) if text_job is not None else {}
         cosines = {key[1]: score for key, score in hits.top.items()} if hits else {}
-        for doc in text_hits:
+        days = ranking.days_asked(plan)
+        dated = self.tables.happening(*days, ranking.CANDIDATES) if days else []
+        for doc in [*text_hits, *dated]:
             if hits is not None and doc not in cosines and (score := hits.score(("doc", doc))) is not None:
                 cosines[doc] = score
-        candidates = self._load(set(text_hits) | set(cosines))
+        candidates = self._load(set(text_hits) | set(cosines) | set(dated))
         best = ranking.rank(plan, text_hits, cosines, candidates, when, k, distinct=distinct)
         return [self._recollection(candidates[doc], score) for doc, score in best]
 
@@ -374,17 +407,19 @@ class Memory:
         stale = self.tables.superseded(list(turns))
         for turn in turns.values():
             out[turn_doc(turn.id)] = ranking.Candidate(turn_doc(turn.id), "turn", turn.text, turn.speaker,
-                                                       turn.created_at, stale.get(turn.id), 0.5, (turn.id,))
+                                                       turn.created_at, stale.get(turn.id), 0.5, (turn.id,),
+                                                       own=turn.role == "assistant")
         for item in items.values():
+            happens = iso_span(item.value) if item.kind in ("event", "plan") else None
             out[memory_doc(item.id)] = ranking.Candidate(memory_doc(item.id), item.kind, item.text, item.subject,
                                                          item.valid_from, item.valid_until, item.importance,
-                                                         item.turn_ids)
+                                                         item.turn_ids, happens)
         return out
 
     @staticmethod
     def _recollection(candidate: ranking.Candidate, score: float) -> Recollection:
         return Recollection(candidate.kind, candidate.text, candidate.at, candidate.turn_ids, score,
-                            candidate.speaker if candidate.kind == "turn" else "", candidate.valid_until)
+                            candidate.speaker if candidate.kind == "turn" else "", candidate.valid_until, candidate.own)
 
     def speakers(self) -> list[str]:
         """Names of the people in this user's conversations (read once, then kept up to date)."""

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from os1.memory.timeparse import resolve_mentions
+from os1.memory import facts
+from os1.memory.timeparse import said_date
+from os1.memory.wording import third_person
 
 Kind = Literal["fact", "event", "preference", "person", "plan", "vocabulary"]
 
@@ -21,8 +23,8 @@ RELATIONS = ("friend", "best friend", "sister", "brother", "mother", "mom", "mum
              "ex-husband", "roommate", "mentor", "teacher", "dog", "cat", "kid", "child", "niece", "nephew")
 _REL = "|".join(sorted((re.escape(r) for r in RELATIONS), key=len, reverse=True))
 _NAME = r"([A-Z][a-zà-ÿ'’-]+(?:\s[A-Z][a-zà-ÿ'’-]+)?)"
-_PLACE = r"([A-Z][\w'’-]*(?:[ ,]+(?:[A-Z][\w'’-]*|de|del|la|le|of))*)"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+__all__ = ["Extracted", "Kind", "extract", "third_person"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,44 +37,35 @@ class Extracted:
     attribute: str
     """Which property: facts with the same subject and attribute replace each other ('' = never)."""
     value: str
+    """The property's value; for an event or plan, the ISO date (or "start/end" span) it happens on."""
     text: str
     """A sentence that stands alone, in the third person."""
     importance: float = 0.5
-
-
-def third_person(sentence: str, name: str) -> str:
-    """ "I moved to Paris with my sister" → "Ana moved to Paris with Ana's sister"."""
-    swaps = [(r"\bI'm\b", f"{name} is"), (r"\bI am\b", f"{name} is"), (r"\bI've\b", f"{name} has"),
-             (r"\bI'd\b", f"{name} would"), (r"\bI'll\b", f"{name} will"), (r"\bI\b", name),
-             (r"\b[Mm]y\b", f"{name}'s"), (r"\b[Mm]ine\b", f"{name}'s"), (r"\b[Mm]yself\b", name),
-             (r"\b[Mm]e\b", name)]
-    for pattern, replacement in swaps:
-        sentence = re.sub(pattern, replacement, sentence)
-    return sentence
-
-
-def _clean(value: str) -> str:
-    return re.sub(r"\s+", " ", value).strip(" ,.;:!?\"'")
+    ends: str = ""
+    """A value that stopped being true with this statement ("I quit the Y"): the subject's current fact (or
+    one-at-a-time relation) with that value closes."""
 
 
 def _facts(sentence: str, who: str) -> list[Extracted]:
+    """Facts that can change: the common ones however they are said (`facts.find`), and "my X is Y"."""
     found: list[Extracted] = []
-    home = re.search(rf"\bI(?:'ve| have)?\s+(?:just\s+|recently\s+|finally\s+)?(?:live|am living|'m living|moved|"
-                     rf"relocated)\s+(?:in|to)\s+{_PLACE}", sentence)
-    if home:
-        place = _clean(home.group(1))
-        found.append(Extracted("fact", who, "home", place, f"{who} lives in {place}.", 0.8))
-    work = re.search(rf"\bI\s+(?:now\s+)?work\s+(?:at|for)\s+{_PLACE}", sentence)
-    if work:
-        place = _clean(work.group(1))
-        found.append(Extracted("fact", who, "workplace", place, f"{who} works at {place}.", 0.7))
+    named: set[str] = set()
+    for fact in facts.find(sentence, who):
+        if fact.ends:
+            found.append(Extracted("event", who, "", "", fact.text, 0.6, ends=fact.ends))
+        else:
+            named.add(fact.attribute)
+            found.append(Extracted("fact", who, fact.attribute, fact.value, fact.text, 0.8))
     for match in re.finditer(r"\b[Mm]y\s+((?:favou?rite\s+)?[a-z][a-z -]{1,30}?)(?:'s name)?\s+is\s+(?!a\b|an\b|the\b)"
                              r"([^.,!?;]{1,60})", sentence):
-        attribute = _clean(match.group(1))
-        value = _clean(re.split(r"\s+(?:and|but|because|so|which|though)\s+", match.group(2))[0])
-        if attribute in RELATIONS or not value:
+        attribute = facts.clean(match.group(1))
+        value = facts.clean(re.split(r"\s+(?:and|but|because|so|which|though)\s+", match.group(2))[0])
+        name = facts.attribute_name(attribute)
+        if attribute in RELATIONS or not value or name in named:
             continue
-        found.append(Extracted("fact", who, attribute, value, f"{who}'s {attribute} is {value}.", 0.7))
+        if name in facts.FAMILIES and not value[:1].isupper():
+            continue  # "my new flat is lovely" says how it is, not where
+        found.append(Extracted("fact", who, name, value, f"{who}'s {attribute} is {value}.", 0.7))
     return found
 
 
@@ -95,7 +88,7 @@ def _vocabulary(sentence: str, who: str) -> list[Extracted]:
                       sentence.strip())
     if not match:
         return []
-    term, meaning = match.group(1), _clean(match.group(2))
+    term, meaning = match.group(1), facts.clean(match.group(2))
     return [Extracted("vocabulary", term, "means", f"{who}'s {meaning}", f"{term} is {who}'s {meaning}.", 0.7)]
 
 
@@ -105,19 +98,31 @@ def _likes(sentence: str, who: str) -> list[Extracted]:
     if not match:
         return []
     verb = {"can't stand": "can't stand"}.get(match.group(1), match.group(1) + "s")
-    value = _clean(match.group(2))
+    value = facts.clean(match.group(2))
     return [Extracted("preference", who, "", value, f"{who} {verb} {value}.", 0.5)]
 
 
+_SELF_OR_NAME = re.compile(r"\b(?:I|I'm|I've|I'll|[Ww]e|[Ww]e're|[Mm]y|[Oo]ur|[Uu]s)\b|\b[A-Z][a-z]+(?:'s)?\b")
+_NOT_NAMES = frozenset("""The A An It It's This That There What When Where How Why Who Is Are Do Does Did Can Could Will
+Would Should So And But Oh Well Yes No Ok Okay Hey Hi Please Thanks Then Now Today Tonight Tomorrow Yesterday Next Last
+On In At By For If Just Also Maybe""".split())
+
+
+def _about_someone(sentence: str) -> bool:
+    """Whether a sentence is about the speaker or someone they name (a bare fact of the world is no memory)."""
+    return any(m.group(0).split("'")[0] not in _NOT_NAMES for m in _SELF_OR_NAME.finditer(sentence))
+
+
 def _plans_and_events(sentence: str, who: str, at: datetime) -> list[Extracted]:
-    when = resolve_mentions(sentence, at)
-    if not when or not re.search(r"\b(?:I|I'm|I've|I'll|[Ww]e|[Ww]e're|[Mm]y|[Oo]ur)\b", sentence):
+    """A dated item for a sentence that says when something happens: the value is its ISO date (or span)."""
+    when = said_date(sentence, at)
+    if when is None or not _about_someone(sentence):
         return []
-    future = re.search(r"\b(?:going to|gonna|planning|plan to|will|I'll|tomorrow|next\s+\w+|this weekend)\b", sentence)
-    kind: Kind = "plan" if future else "event"
-    preposition = "planned for" if future else ("on" if when[0].isdigit() else "in")
-    text = f"{_clean(third_person(sentence, who))} ({preposition} {when})."
-    return [Extracted(kind, who, "", when, text, 0.6 if future else 0.5)]
+    own_plan = when.future and re.search(r"\b(?:going to|gonna|planning|plan to|will|I'll|we'll)\b", sentence)
+    kind: Kind = "plan" if when.future else "event"
+    preposition = "planned for" if own_plan else ("on" if when.words[0].isdigit() else "in")
+    text = f"{facts.clean(third_person(sentence, who))} ({preposition} {when.words})."
+    return [Extracted(kind, who, "", when.iso(), text, 0.6 if when.future else 0.5)]
 
 
 def extract(text: str, speaker: str, at: datetime) -> list[Extracted]:

@@ -8,6 +8,7 @@ The formula (all weights in :class:`Weights`, each documented there)::
           + time * [the candidate's date falls in the date span the question names]
           + recency * 0.5 ** (age_days / recency_half_life_days)
           + importance * importance
+          + superseded * [a fact that has since changed] + own_words * [the OS's own words]
 
 Scaling BM25 by the best candidate's score makes it comparable across queries and store sizes (raw BM25 grows
 with query length and IDF); cosine is left raw because MiniLM cosines already live on one scale, and a weak best
@@ -46,6 +47,8 @@ class Signals:
     """A 0..1 importance the store assigned (for an optional importance prior)."""
     superseded: bool = False
     """A fact that has since changed, or a turn whose facts all have."""
+    own_words: bool = False
+    """The OS's own words (its replies): kept, but never worth as much as what the user said."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,8 @@ class Weights:
     """Weight of the store's 0..1 importance; off by default (LoCoMo has no importance to measure it by)."""
     superseded: float = 0.0
     """Added to a superseded candidate: negative to prefer what is true now, positive when asked about the past."""
+    own_words: float = 0.0
+    """Added to the OS's own words (negative: below what the user said)."""
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -110,6 +115,8 @@ def score(c: Signals, scale: Mapping[str, float], weights: Weights = DEFAULT_WEI
         s += weights.importance * min(max(c.importance, 0.0), 1.0)
     if c.superseded:
         s += weights.superseded
+    if c.own_words:
+        s += weights.own_words
     return s
 
 

@@ -37,7 +37,7 @@ def parse(reply: str) -> list[Extracted]:
         kind: Kind = data["kind"]
         items.append(Extracted(kind, str(data.get("subject", ""))[:80], str(data.get("attribute", ""))[:80],
                                str(data.get("value", ""))[:200], str(data["text"]).strip()[:400],
-                               0.7 if kind in ("fact", "person") else 0.5))
+                               0.7 if kind in ("fact", "person") else 0.5, ends=str(data.get("ended") or "")[:200]))
     return items
 
 

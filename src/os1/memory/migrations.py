@@ -144,4 +144,9 @@ MIGRATIONS: list[str | Rebuild] = [
         WHERE key = 'server.api_key' AND {KEY_SHAPE_SQL};
     DELETE FROM profile WHERE key = 'server.api_key'
     """),
+    # 5: dated events and plans by their days (an event's or plan's value is its ISO date or "start/end" span), so
+    # "what's on next week?" finds them without reading every dated item (memory/tables.py `happening`).
+    """
+    CREATE INDEX memories_days ON memories(user_id, value) WHERE kind IN ('event', 'plan');
+    """,
 ]

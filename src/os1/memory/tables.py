@@ -8,10 +8,12 @@ Documents share one id space: a turn is doc 2*id, a memory item 2*id+1.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from os1.memory import facts
 from os1.memory.extract import Extracted
 from os1.memory.store import Database, stamp
 from os1.memory.textproc import FTS_COLUMN_WEIGHTS, TurnDocument
@@ -51,6 +53,9 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"
 """The full-text tokenizer (as in migration 2), also used to stem query words for their frequencies."""
 EXTRACT, DONE, EMBED = 0, 1, 2
 """Background states of a turn (the `turns.indexed` column)."""
+LONGEST_SPAN_DAYS = 92
+"""A dated item's span starts at most this long before the days it is found for (a season; a year said as "in
+2027" is found by its words instead)."""
 ITEM_COLUMNS = "id, kind, subject, attribute, value, text, importance, valid_from, valid_until"
 
 
@@ -152,21 +157,27 @@ class MemoryTables:
         return (int(row[0]), str(row[1]), str(row[2])) if row else None
 
     # memory items ---------------------------------------------------------------------------------
-    def add_item(self, item: Extracted, at: datetime, turn_ids: list[int]) -> int | None:
-        """Store an item; a fact with a new value for the same subject and attribute closes the old one.
+    def add_item(self, item: Extracted, at: datetime, turn_ids: list[int], *,
+                 same_slot: Iterable[int] = ()) -> int | None:
+        """Store an item, closing what it replaces: the subject's fact with the same attribute (or one found to be
+        the same, `same_slot`), the last person in a one-at-a-time relation ("my girlfriend Bea"), and the
+        fact an ending names ("I quit the Y").
 
         Returns the new id, or None when the same item is already current.
         """
+        if item.ends:
+            self._close(self._ended(item.subject, item.ends), at)
         if item.attribute:
             current = self.db.execute(
                 "SELECT id, value FROM memories WHERE user_id = ? AND subject = ? AND attribute = ? "
                 "AND valid_until IS NULL", (self.user_id, item.subject, item.attribute)).fetchall()
-            if any(str(value).lower() == item.value.lower() for _, value in current):
+            current += [(i.id, i.value) for i in self.items(list(same_slot)) if i.valid_until is None]
+            if any(facts.same_value(str(value), item.value) for _, value in current):
                 return None
             if item.kind == "fact":
-                for memory_id, _ in current:
-                    self.db.execute("UPDATE memories SET valid_until = ? WHERE id = ? AND user_id = ?",
-                                    (stamp(at), memory_id, self.user_id))
+                self._close([int(memory_id) for memory_id, _ in current], at)
+            elif item.kind == "person" and item.value.lower() in facts.EXCLUSIVE:
+                self._close(self._holding(item.attribute, item.value, other_than=item.subject), at)
         elif self.db.execute("SELECT 1 FROM memories WHERE user_id = ? AND text = ?",
                              (self.user_id, item.text)).fetchone():
             return None
@@ -180,13 +191,42 @@ class MemoryTables:
                             (memory_id, turn_id))
         return memory_id
 
+    def current_facts(self, subject: str) -> list[Item]:
+        """The facts about `subject` that hold now."""
+        rows = self.db.execute("SELECT id FROM memories WHERE user_id = ? AND subject = ? AND kind = 'fact' "
+                               "AND valid_until IS NULL", (self.user_id, subject)).fetchall()
+        return self.items([int(r[0]) for r in rows])
+
+    def _ended(self, subject: str, value: str) -> list[int]:
+        """The current facts of `subject`, and the one-at-a-time relations to them, that an ending of `value` closes."""
+        rows = self.db.execute(
+            "SELECT id, kind, subject, attribute, value FROM memories WHERE user_id = ? AND valid_until IS NULL "
+            "AND ((kind = 'fact' AND subject = ?) OR (kind = 'person' AND attribute = ?))",
+            (self.user_id, subject, f"relation to {subject}")).fetchall()
+        return [int(r[0]) for r in rows if (r[1] == "fact" and facts.same_value(str(r[4]), value)) or
+                (r[1] == "person" and str(r[4]).lower() in facts.EXCLUSIVE and facts.same_value(str(r[2]), value))]
+
+    def _holding(self, attribute: str, value: str, *, other_than: str) -> list[int]:
+        """Other people who hold the same relation now."""
+        rows = self.db.execute("SELECT id FROM memories WHERE user_id = ? AND kind = 'person' AND attribute = ? "
+                               "AND lower(value) = ? AND subject != ? AND valid_until IS NULL",
+                               (self.user_id, attribute, value.lower(), other_than)).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def _close(self, memory_ids: Iterable[int], at: datetime) -> None:
+        for memory_id in memory_ids:
+            self.db.execute("UPDATE memories SET valid_until = ? WHERE id = ? AND user_id = ? AND valid_until IS NULL",
+                            (stamp(at), memory_id, self.user_id))
+
     def items(self, ids: list[int] | None = None, *, kind: str | None = None, limit: int = 1000) -> list[Item]:
         """Memory items by id, or the newest ones (optionally of one kind)."""
         where, params = "user_id = ?", [self.user_id]
         if ids is not None:
             if not ids:
                 return []
-            where += f" AND id IN ({','.join('?' * len(ids))})"
+            # By their keys: given a hundred ids, SQLite would rather scan all of the user's items by `user_id`
+            # (1.5 ms at 24k items instead of 0.06); the unary + keeps it to the primary key.
+            where = f"+user_id = ? AND id IN ({','.join('?' * len(ids))})"
             params += ids
         if kind:
             where += " AND kind = ?"
@@ -196,6 +236,17 @@ class MemoryTables:
         sources = self._sources([int(r[0]) for r in rows])
         return [Item(int(r[0]), r[1], r[2], r[3], r[4], r[5], float(r[6]), datetime.fromisoformat(r[7]),
                      datetime.fromisoformat(r[8]) if r[8] else None, sources.get(int(r[0]), ())) for r in rows]
+
+    def happening(self, first: date, last: date, limit: int) -> list[int]:
+        """Docs of the events and plans that happen on any of these days (their value is an ISO date or span that
+        starts at most `LONGEST_SPAN_DAYS` before `first`), by the `memories_days` index."""
+        longest = timedelta(days=LONGEST_SPAN_DAYS)
+        earliest = max(first, date.min + longest) - longest
+        rows = self.db.execute(
+            "SELECT id FROM memories WHERE user_id = ? AND kind IN ('event', 'plan') AND value >= ? AND value <= ? "
+            "AND substr(value, -10) >= ? ORDER BY id DESC LIMIT ?",
+            (self.user_id, earliest.isoformat(), last.isoformat() + "~", first.isoformat(), limit)).fetchall()
+        return [memory_doc(int(r[0])) for r in rows]
 
     def set_item_text(self, memory_id: int, text: str) -> bool:
         """Replace an item's sentence; False when this user has no such item."""
@@ -209,7 +260,7 @@ class MemoryTables:
             return {}
         rows = self.db.execute(
             "SELECT s.turn_id, MIN(m.valid_until), SUM(m.valid_until IS NULL) FROM memory_sources s "
-            "JOIN memories m ON m.id = s.memory_id WHERE m.user_id = ? AND m.kind = 'fact' "
+            "JOIN memories m ON m.id = s.memory_id WHERE m.user_id = ? AND m.kind IN ('fact', 'person') "
             f"AND s.turn_id IN ({','.join('?' * len(turn_ids))}) GROUP BY s.turn_id",
             (self.user_id, *turn_ids)).fetchall()
         return {int(r[0]): datetime.fromisoformat(r[1]) for r in rows if r[1] and not r[2]}
