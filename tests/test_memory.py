@@ -363,3 +363,18 @@ async def test_forgetting_a_words_item_forgets_the_word(memory: Memory) -> None:
     assert forget_item(memory, item.id) == ForgetReport(turns=1, items=1, terms=1, profile=0)
     assert memory.vocabulary() == {}
 
+
+
+def test_a_word_in_too_many_memories_finds_the_newest_of_them(tmp_path: Path) -> None:
+    """Scoring every row a very common word matches is what makes a search slow at 100k memories; above the
+    postings budget the full-text search takes the newest matching documents (the vectors still see them all)."""
+    db = Database(tmp_path / "os1.db")
+    memory = Memory(db.user("ada"))
+    for i in range(30):
+        memory.remember(f"I went to the market, visit number {i}.", speaker="Ada")
+    every = memory.tables.text_search('"market"', 100)
+    newest = memory.tables.text_search('"market"', 5, newest=True)
+    assert len(every) == 30 and sorted(newest) == sorted(every)[-5:]
+    assert all(score > 0 for score in newest.values())
+    memory.close()
+    db.close()

@@ -144,3 +144,13 @@ def test_prune_common_drops_frequent_words_and_keeps_the_rarest() -> None:
     assert tp.prune_common([], df, 1000) == []
     assert tp.prune_common(["unseen"], {}, 0) == ["unseen"]
     assert (tp.MAX_QUERY_TERMS, tp.MAX_DOC_RATIO) == (5, 0.2)
+
+
+def test_prune_common_keeps_the_rarest_words_within_a_postings_budget() -> None:
+    df = {"amy": 3000, "mother": 4000, "lisbon": 900, "go": 15000}
+    words = ["amy", "mother", "lisbon"]
+    # the rarest first, then others while the rows to score stay within the budget
+    assert tp.prune_common(words, df, 100_000, max_postings=5000) == ["amy", "lisbon"]
+    assert tp.prune_common(words, df, 100_000, max_postings=None) == words
+    assert tp.prune_common(["go"], df, 100_000, max_postings=5000) == ["go"]  # never empty
+    assert tp.postings(["amy", "lisbon"], df) == 3900

@@ -382,14 +382,16 @@ class Memory:
 
     def _text_hits(self, words: list[str]) -> dict[int, float]:
         """Full-text relevance of the best documents for the query's words (rare words only, in a big store)."""
+        newest = False
         if self.tables.document_count() < ranking.PRUNE_FROM and len(words) <= textproc.MAX_QUERY_TERMS:
             kept = list(words)  # what prune_common keeps in a small store, without counting each word's documents
         else:
             frequencies, total = self.tables.document_frequencies(words)
             ratio = textproc.MAX_DOC_RATIO if total >= ranking.PRUNE_FROM else 1.0
             kept = textproc.prune_common(words, frequencies, total, ratio)
+            newest = textproc.postings(kept, frequencies) > textproc.MAX_POSTINGS
         match = textproc.fts_query(kept)
-        return self.tables.text_search(match, ranking.CANDIDATES) if match else {}
+        return self.tables.text_search(match, ranking.CANDIDATES, newest=newest) if match else {}
 
     def _anchor_date(self, event: str) -> datetime | None:
         """When the event a query is anchored to ("before the move") happened: the date of the turn or item

@@ -80,12 +80,14 @@ class MemoryTables:
         if self._documents is not None and replaced <= 0:
             self._documents += 1
 
-    def text_search(self, match: str, limit: int) -> dict[int, float]:
-        """{doc: bm25 relevance (higher is better)} of this user's best documents matching an FTS5 expression."""
+    def text_search(self, match: str, limit: int, *, newest: bool = False) -> dict[int, float]:
+        """{doc: bm25 relevance (higher is better)} of this user's best documents matching an FTS5 expression;
+        `newest`: of the newest matching documents instead (FTS5 then scores only the rows it returns)."""
         weights = ", ".join(str(w) for w in FTS_COLUMN_WEIGHTS)
+        order = "rowid DESC" if newest else "score DESC"
         rows = self.db.execute(
             f"SELECT rowid, -bm25({self.fts}, {weights}) AS score FROM {self.fts} "
-            f"WHERE {self.fts} MATCH ? ORDER BY score DESC LIMIT ?", (match, limit)).fetchall()
+            f"WHERE {self.fts} MATCH ? ORDER BY {order} LIMIT ?", (match, limit)).fetchall()
         return {int(r[0]): float(r[1]) for r in rows}
 
     def document_frequencies(self, words: list[str]) -> tuple[dict[str, int], int]:

@@ -58,6 +58,12 @@ common words cost time; 5 loses nothing measurable on LoCoMo (4 costs ~0.6 point
 MAX_DOC_RATIO = 0.2
 """Drop keywords found in more than this share of turns (unless none would be left): saves FTS5 time at 100k
 turns for -0.2 points r@10; 0.1 costs ~1 point, 0.05 ~3 points, so do not go lower."""
+MAX_POSTINGS = 5000
+"""Rows one full-text search may score: keywords join the query rarest first while the documents they match
+stay within this (the rarest always does). Scoring is what costs at 100k memories: 11,000-29,000 matching rows
+took 9-14 ms, 5,000 take under 2 ms. A query whose rarest word alone matches more takes that word's newest
+documents instead (the vector search still sees every memory). Stores under 5,000 documents, all of LoCoMo's and
+the assistant set's, never reach it."""
 
 _CJK_RANGES = (
     (0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x2FF0, 0x31FF), (0x3200, 0x9FFF), (0xA960, 0xA97F),
@@ -275,9 +281,11 @@ def prune_common(
     n_docs: int,
     max_ratio: float = MAX_DOC_RATIO,
     max_terms: int | None = MAX_QUERY_TERMS,
+    max_postings: int | None = MAX_POSTINGS,
 ) -> list[str]:
     """Drop query words found in more than ``max_ratio`` of the documents (they cost FTS5 time and add little
-    ranking signal), keep at most ``max_terms`` rarest ones; never return empty while ``words`` is not."""
+    ranking signal), keep at most ``max_terms`` rarest ones, and of those the rarest while the documents they
+    match stay within ``max_postings``; never return empty while ``words`` is not."""
     if not words:
         return []
     ratio = {w: doc_freq.get(w, 0) / max(n_docs, 1) for w in words}
@@ -285,4 +293,18 @@ def prune_common(
     if max_terms is not None and len(kept) > max_terms:
         rare = set(sorted(kept, key=lambda w: ratio[w])[:max_terms])
         kept = [w for w in kept if w in rare]
+    if max_postings is not None and postings(kept, doc_freq) > max_postings:
+        chosen: set[str] = set()
+        total = 0
+        for w in sorted(kept, key=lambda w: doc_freq.get(w, 0)):
+            if chosen and total + doc_freq.get(w, 0) > max_postings:
+                break
+            chosen.add(w)
+            total += doc_freq.get(w, 0)
+        kept = [w for w in kept if w in chosen]
     return kept
+
+
+def postings(words: Sequence[str], doc_freq: Mapping[str, int]) -> int:
+    """How many document matches an OR query of `words` makes FTS5 score (at most)."""
+    return sum(doc_freq.get(w, 0) for w in dict.fromkeys(words))
