@@ -1,14 +1,15 @@
 """End of user speech → first reply audio, through the whole voice loop with the embedded stack.
 
     .venv/bin/python benchmarks/voice_latency.py [--turns 20]
+    .venv/bin/python benchmarks/voice_latency.py --model tiny   # or qwen-0.5b, qwen-1.5b, any spec
 
 The user's turns are synthesised here with Piper (en_US-joe-medium, noise off) and fed to the loop in real
 time, as a microphone would (each 32 ms frame once its last sample is "recorded"): Silero VAD, PocketSphinx,
-the companion with the embedded SmolLM2 (and memory), the phrase chunker and Piper. The memory holds twelve
-turns from earlier sessions; the session opens with 2.5 s of the OS's greeting, and each turn starts 0.3 s
-after the last reply has been heard out. "End of speech" is the last sample of the user's voice in the clip
-(its 10 ms envelope within 40 dB of the peak), so the figures include the VAD noticing the silence and the
-wait for the end-of-turn decision. The last line is one JSON object.
+the companion with the model `--model` names (the default brain unless told) and memory, the phrase chunker and
+Piper. The memory holds twelve turns from earlier sessions; the session opens with 2.5 s of the OS's greeting,
+and each turn starts 0.3 s after the last reply has been heard out. "End of speech" is the last sample of the
+user's voice in the clip (its 10 ms envelope within 40 dB of the peak), so the figures include the VAD noticing
+the silence and the wait for the end-of-turn decision. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ def voice_end(audio: Audio) -> float:
     return float((voiced[-1] + 1) * hop / 16_000) if len(voiced) else 0.0
 
 
-async def measure(turns: int, segmenter: SegmenterConfig) -> dict[str, object]:
+async def measure(turns: int, segmenter: SegmenterConfig, spec: str = "embedded") -> dict[str, object]:
     home = Path(tempfile.mkdtemp())
-    settings = Settings(home=home, llm_threads=1, max_reply_tokens=48)
+    settings = Settings(home=home, model=spec, llm_threads=1, max_reply_tokens=48)
     db = Database(settings.db_path)
     store = db.user("bench")
     for key, value in {"user.name": "Theodore", "user.social": "social", "user.mother": "we talk on Sundays",
@@ -81,7 +82,7 @@ async def measure(turns: int, segmenter: SegmenterConfig) -> dict[str, object]:
     for day, line in enumerate(PAST):
         memory.remember(line, speaker="Theodore", at=past + timedelta(days=day))
     await memory.flush()
-    companion = Companion(store, get_model("embedded", settings), max_reply_tokens=48, memory=memory)
+    companion = Companion(store, get_model(spec, settings), max_reply_tokens=48, memory=memory)
     companion.start_session()
     user_voice = PiperTTS(threads=1, noise_scale=0.0, noise_w_scale=0.0)
     sink = TimelineSink()
@@ -113,7 +114,8 @@ async def measure(turns: int, segmenter: SegmenterConfig) -> dict[str, object]:
     total = [r["first_audio_ms"] for r in rows]
     memory.close()
     db.close()
-    return {"turns": len(rows), "p50_ms": round(percentile(total, 50)), "p95_ms": round(percentile(total, 95)),
+    return {"model": spec, "turns": len(rows), "p50_ms": round(percentile(total, 50)),
+            "p95_ms": round(percentile(total, 95)),
             "withdrawn": loop.withdrawn,
             "stages": {name: {"p50": round(percentile([r[name] for r in rows], 50)),
                               "p95": round(percentile([r[name] for r in rows], 95))} for name in rows[0]}}
@@ -122,6 +124,7 @@ async def measure(turns: int, segmenter: SegmenterConfig) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--model", default="embedded", help="a model spec, as `os1 --model` takes")
     parser.add_argument("--end-ms", type=float, default=None, help="silence that ends a turn (default: the loop's)")
     parser.add_argument("--pause-ms", type=float, default=None, help="silence that starts the reply speculatively")
     args = parser.parse_args()
@@ -130,8 +133,9 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"turn-taking: speculative reply after {segmenter.pause_ms:.0f} ms of silence, "
           f"committed after {segmenter.end_ms:.0f} ms")
+    print(f"model: {args.model}")
     print("user turns: synthesised with Piper en_US-joe-medium, fed in real time")
-    print(json.dumps(asyncio.run(measure(max(1, args.turns), segmenter))))
+    print(json.dumps(asyncio.run(measure(max(1, args.turns), segmenter, args.model))))
 
 
 if __name__ == "__main__":

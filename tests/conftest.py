@@ -57,8 +57,9 @@ def fake() -> FakeLLM:
 
 @pytest.fixture(scope="session")
 def embedded_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings for the real embedded model, one thread."""
-    return Settings(home=tmp_path_factory.mktemp("real"), model="embedded", llm_threads=1)
+    """Settings for the real small model (SmolLM2, `tiny`), one thread: the fast real model of most tests
+    (tests/test_default_brain.py runs the default brain)."""
+    return Settings(home=tmp_path_factory.mktemp("real"), model="tiny", llm_threads=1)
 
 
 @pytest.fixture(scope="session")

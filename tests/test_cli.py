@@ -196,8 +196,9 @@ def test_config_set_show_and_models(home: Path) -> None:
     rc, _, err = run("config", "set", "nonsense", "1")
     assert rc == 2 and "Unknown setting" in err
     _, out, _ = run("models")
-    for prefix in ("embedded", "gguf", "openai", "anthropic", "llm"):
+    for prefix in ("embedded", "tiny", "qwen-1.5b", "qwen-0.5b", "gguf", "openai", "anthropic", "llm"):
         assert prefix in out
+    assert "Offline brains" in out and "Qwen2.5-Coder-1.5B-Instruct Q4_K_M" in out
 
 
 def test_an_unknown_model_is_a_clear_error(home: Path) -> None:
@@ -209,7 +210,7 @@ def test_an_unknown_model_is_a_clear_error(home: Path) -> None:
 def test_the_real_embedded_model_completes_a_first_boot_chat(home: Path) -> None:
     run("config", "set", "max_reply_tokens", "24")
     run("config", "set", "llm_threads", "1")
-    rc, out, err = run("chat", stdin=FIRST_BOOT + b"Hi! How are you?\n", model="embedded")
+    rc, out, err = run("chat", stdin=FIRST_BOOT + b"Hi! How are you?\n", model="tiny")
     assert rc == 0, err
     assert turns(home / "os1.db")[-2][1] == "Hi! How are you?"
     role, text, status = turns(home / "os1.db")[-1]

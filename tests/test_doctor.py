@@ -25,6 +25,7 @@ def test_doctor_runs_the_backends_and_says_what_works(home: Path) -> None:
     lines = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if line.count("│") >= 3}
     assert "works" in lines["llama.cpp build"] and "AVX2" in lines["llama.cpp build"]
     assert "works" in lines["model embedded"] and "tokens in" in lines["model embedded"]
+    assert "works" in lines["model tiny"] and "tokens in" in lines["model tiny"]
     assert "works" in lines["model fake"]
     assert "not configured" in lines["model openai"]
 

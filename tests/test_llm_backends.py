@@ -97,14 +97,14 @@ def test_cli_with_a_missing_gguf_exits_2_with_the_fix(home: Path) -> None:
 
 @pytest.fixture(scope="module")
 def embedded(embedded_settings: Settings) -> LLM:
-    model = get_model("embedded", embedded_settings)
-    assert get_model("embedded", embedded_settings) is model  # one in-process model, shared
+    model = get_model("tiny", embedded_settings)
+    assert get_model("tiny", embedded_settings) is model  # one in-process model, shared
     return model
 
 
 @pytest.mark.real_model
 async def test_embedded_streams_a_reply(embedded: LLM) -> None:
-    assert embedded.name == "embedded"
+    assert embedded.name == "tiny"
     deltas = await collect(embedded, CHAT, max_tokens=8)
     assert deltas and all(isinstance(d, str) and d for d in deltas)
     assert "".join(deltas).strip()
@@ -379,7 +379,7 @@ def test_llm_plugin_is_gone_after_unregistering(llm_plugin: LLMTestPlugin, setti
 # --- the plugin hook -------------------------------------------------------------------------------
 
 
-BUILT_IN = {"embedded", "gguf", "openai", "anthropic", "llm", "fake"}
+BUILT_IN = {"embedded", "tiny", "qwen-1.5b", "qwen-0.5b", "gguf", "openai", "anthropic", "llm", "fake"}
 
 
 def test_available_models_lists_the_built_in_backends() -> None:

@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     config_sub.add_parser("path", help="print where the config file is")
     reset = sub.add_parser("reset", help="erase everything OS1 knows (asks first)")
     reset.add_argument("--yes", action="store_true", help="do not ask")
-    sub.add_parser("models", help="list the model backends that are installed")
+    models = sub.add_parser("models", help="list the model backends and the offline brains (packs) installed")
+    models.add_argument("--prepare", action="store_true",
+                        help="join and verify every installed pack now (else it happens on first use)")
     cli_doctor.add_parser(sub)
     cli_memory.add_parser(sub)
     cli_talk.add_parser(sub)
@@ -162,12 +164,29 @@ def cmd_reset(settings: Settings, args: argparse.Namespace, console: Console) ->
 
 
 def cmd_models(settings: Settings, args: argparse.Namespace, console: Console) -> int:
-    from os1.llm import available_models
+    from rich.markup import escape
 
+    from os1.llm import available_models
+    from os1.llm.packs import PACKS, ensure, models_dir, state, terminal_progress
+
+    directory = models_dir()
+    if getattr(args, "prepare", False):
+        for pack in PACKS.values():
+            if state(pack, directory) == "installed":
+                ensure(pack, directory, progress=terminal_progress(pack.title))
     table = Table("model", "what", title=f"Model backends (current: {settings.model})")
     for prefix, entry in sorted(available_models().items()):
-        table.add_row(prefix, entry.description)
+        table.add_row(prefix, escape(entry.description))
     console.print(table)
+    packs = Table("pack", "model", "state", "disk", "memory", title=f"Offline brains (joined into {directory})")
+    shown = {"verified": "[green]installed, verified[/green]", "installed": "installed (joined on first use)",
+             "incomplete": "[red]parts missing[/red]", "not installed": "[dim]not installed[/dim]"}
+    for pack in PACKS.values():
+        now = state(pack, directory)
+        disk = f"{pack.size / 1e9:.1f} GB" + (" ×2 (parts + joined)" if now != "not installed" else "")
+        install = escape(f" — {pack.install}") if now in ("not installed", "incomplete") else ""
+        packs.add_row(pack.name, pack.title, shown[now] + install, disk, f"~{pack.resident_mb:,} MB")
+    console.print(packs)
     console.print("`os1 doctor` runs each of them once and says which work on this computer.", markup=False)
     return 0
 

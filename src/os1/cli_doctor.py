@@ -57,23 +57,47 @@ def _result(what: str, result: ProbeResult) -> Check:
     return Check(what, result.ok, f"{detail} ({result.seconds:.1f} s)")
 
 
+LOCAL = ("embedded", "tiny", "qwen-1.5b", "qwen-0.5b")
+"""The in-process brains shipped with OS1."""
+
+
+def local_check(name: str) -> Check:
+    """One shipped brain run once in a child process; a pack only once it is joined (joining 1 GB is not a
+    check's business: `os1 models --prepare` does it)."""
+    from os1.llm.builtin import default_brain
+    from os1.llm.llamacpp import embedded_model_path
+    from os1.llm.packs import PACKS, models_dir, state
+
+    what = f"model {name}"
+    brain = default_brain() if name == "embedded" else name
+    alias = f"{brain}: " if name == "embedded" else ""
+    if brain == "tiny":
+        try:
+            path = embedded_model_path()
+        except OS1Error as exc:
+            return Check(what, None, exc.message)
+    else:
+        pack = PACKS[brain]
+        now = state(pack, models_dir())
+        if now != "verified":
+            todo = {"installed": "installed, joined on first use (or now: os1 models --prepare)"}
+            return Check(what, None, alias + todo.get(now, f"{now} ({pack.install})"))
+        path = models_dir() / pack.file
+    check = _result(what, run_probe(probe_command(path)))
+    return Check(check.what, check.ok, alias + check.detail)
+
+
 def model_checks(settings: Settings) -> list[Check]:
     """Each registered backend, run once where it can be: the embedded model always, the others when the
     settings name them (a server's address or key is needed)."""
-    from os1.llm.llamacpp import embedded_model_path
     from os1.llm.registry import available_models, split_spec
 
     prefix, arg = split_spec(settings.model)
     checks: list[Check] = []
     for name, _entry in sorted(available_models().items()):
         what = f"model {name}"
-        if name == "embedded":
-            try:
-                path = embedded_model_path()
-            except OS1Error as exc:
-                checks.append(Check(what, None, exc.message))
-                continue
-            checks.append(_result(what, run_probe(probe_command(path))))
+        if name in LOCAL:
+            checks.append(local_check(name))
         elif name == "gguf":
             if prefix != "gguf" or not arg:
                 checks.append(Check(what, None, f"{NOT_CONFIGURED} (--model gguf:PATH)"))

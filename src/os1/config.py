@@ -57,8 +57,9 @@ class Settings:
     """Longest reply, in tokens."""
     temperature: float = 0.7
     """Sampling temperature."""
-    llm_threads: int = 2
-    """CPU threads for the in-process model."""
+    llm_threads: int = 1
+    """CPU threads for the in-process model. One: on a two-core machine two llama.cpp threads collapse (0.6-1.1
+    CPU-seconds a token against 0.16 on one) as soon as anything else runs, as the voice and memory always do."""
     user: str = "local"
     """Whose OS the terminal (`os1 chat`, `talk`, `memory`, `key`) and a local-mode server are: `local` until an
     account takes this machine's conversation over (`os1 user add NAME --owner` sets it to NAME)."""

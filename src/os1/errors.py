@@ -77,6 +77,12 @@ class ModelCrashed(ModelUnavailable):
     code = "model.crashed"
 
 
+class PackCorrupt(ModelNotFound):
+    """A model pack's parts or joined file do not match its fixed size and sha256 (refused, and deleted)."""
+
+    code = "model.pack_corrupt"
+
+
 class ModelResponseError(ModelError):
     """The model's server answered with something that is not a usable reply."""
 

