@@ -79,12 +79,12 @@ llama-rebuild:
 llama-args:
 	@printf '%s\n' '$(LLAMA_CMAKE_ARGS)'
 
-# The default brain (Qwen2.5-Coder-1.5B, `brain-1.5b`) comes from the registry in 22 parts of 50 MB, about
+# The default brain (Qwen2.5-Coder-1.5B, `brain`) comes from the registry in 22 parts of 50 MB, about
 # 1.1 GB; `os1 models --prepare` joins them into ~/.cache/os1/models (OS1_MODELS) and checks the file's sha256,
 # so the first reply does not wait for it. `make test` also installs the 0.5B pack (`all`), for the benchmarks.
 $(VENV)/.installed: pyproject.toml $(VENV)/.llama-$(LLAMA_TAG) | $(PY)
 	$(MAKE) deb
-	$(PIP) install -q -e '.[embedded,brain-1.5b,openai,voice,server]'
+	$(PIP) install -q -e '.[embedded,brain,openai,voice,server]'
 	$(VENV)/bin/os1 models --prepare >/dev/null
 	touch $@
 

