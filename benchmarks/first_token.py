@@ -18,18 +18,15 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine, percentile
+from _returning import returning_user
 from os1.companion import Companion
 from os1.config import Settings
 from os1.events import ReplyDelta, ReplyDone
 from os1.llm import get_model
-from os1.memory import Database
-from os1.memory.api import Memory
-from os1.memory.embeddings import MiniLMEmbedder
 
 PROMPTS = [
     "Hi! How are you?", "I had a rough day at work.", "What should I cook tonight?",
@@ -60,15 +57,7 @@ async def measure(spec: str, prompts: list[str], threads: int, max_tokens: int) 
     started = time.perf_counter()
     model = get_model(spec, settings)
     load_s = time.perf_counter() - started
-    db = Database(settings.db_path)
-    store = db.user("bench")
-    for key, value in PROFILE.items():
-        store.set(key, value)
-    memory = Memory(store, embedder=MiniLMEmbedder(threads=1))
-    past = datetime.now(UTC) - timedelta(days=30)
-    for day, line in enumerate(PAST):
-        memory.remember(line, speaker="Theodore", at=past + timedelta(days=day))
-    await memory.flush()
+    db, store, memory = await returning_user(settings, PROFILE, PAST)
     companion = Companion(store, model, max_reply_tokens=max_tokens, memory=memory)
     companion.start_session()
     ttfts: list[float] = []

@@ -20,19 +20,16 @@ import json
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine, percentile
+from _returning import returning_user
 from os1.companion import Companion
 from os1.config import Settings
 from os1.llm import get_model
-from os1.memory import Database
-from os1.memory.api import Memory
-from os1.memory.embeddings import MiniLMEmbedder
 from os1.speech.audio import Audio, concat, resample, silence
 from os1.speech.loop import LoopConfig, TimelineSink, VoiceLoop, file_frames
 from os1.speech.stt import PocketSphinxSTT
@@ -72,16 +69,9 @@ def voice_end(audio: Audio) -> float:
 async def measure(turns: int, segmenter: SegmenterConfig, spec: str = "embedded") -> dict[str, object]:
     home = Path(tempfile.mkdtemp())
     settings = Settings(home=home, model=spec, llm_threads=1, max_reply_tokens=48)
-    db = Database(settings.db_path)
-    store = db.user("bench")
-    for key, value in {"user.name": "Theodore", "user.social": "social", "user.mother": "we talk on Sundays",
-                       "user.voice": "male", "os.name": "Samantha"}.items():
-        store.set(key, value)
-    memory = Memory(store, embedder=MiniLMEmbedder(threads=1))
-    past = datetime.now(UTC) - timedelta(days=30)
-    for day, line in enumerate(PAST):
-        memory.remember(line, speaker="Theodore", at=past + timedelta(days=day))
-    await memory.flush()
+    db, store, memory = await returning_user(settings, {
+        "user.name": "Theodore", "user.social": "social", "user.mother": "we talk on Sundays", "user.voice": "male",
+        "os.name": "Samantha"}, PAST)
     companion = Companion(store, get_model(spec, settings), max_reply_tokens=48, memory=memory)
     companion.start_session()
     user_voice = PiperTTS(threads=1, noise_scale=0.0, noise_w_scale=0.0)
