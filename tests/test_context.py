@@ -56,3 +56,26 @@ def test_trim_cuts_at_a_word_boundary() -> None:
     cut = trim_to_tokens("alpha " * 50, 20, lambda t: len(t) // 4)
     assert cut.endswith("alpha") and len(cut) // 4 <= 20 and set(cut.split()) == {"alpha"}
     assert trim_to_tokens("short", 10, count) == "short"
+
+
+def test_the_history_window_moves_in_jumps_so_a_local_model_keeps_its_evaluated_prefix() -> None:
+    """Dropping the oldest turn each time the window is full changes the context right after the persona, and a
+    local model reads the whole history again every turn (35 s a reply with the 1.5B). The window's first turn
+    stays put while everything since it fits, then jumps forward to leave room for many turns."""
+    budget = Budget(window=300, reply=50, margin=0)
+    history: list[Turn] = []
+    start = 0
+    starts = []
+    for i in range(200):
+        history.append(turn(i, "user" if i % 2 == 0 else "assistant"))
+        ctx = build_context(system="s", note=lambda m: "n", memories=[], history=history, user_text="hi",
+                            budget=budget, count=count, history_from=start)
+        shown = [m.content for m in ctx.messages[1:-2]]
+        assert shown[-1].startswith(f"turn {i} ")  # the newest turn is always there
+        assert sum(count(k) + 4 for k in shown) <= budget.usable  # and everything fits
+        first = int(shown[0].split()[1])
+        assert first == ctx.history_from  # what it shows starts where it says
+        starts.append(ctx.history_from)
+        start = ctx.history_from
+    assert len(set(starts)) <= 200 // 8  # it moved in jumps (dropping a turn a time: ~185 moves)
+    assert starts == sorted(starts)

@@ -156,6 +156,8 @@ class Companion:
         self.temperature = temperature
         self.recall = recall
         self.flush_seconds = flush_seconds
+        self._history_from = 0
+        """The id of the history window's first turn, kept while it fits (`context.window_start`)."""
         self.session_id: int | None = None
         self.store.recover_streaming()
 
@@ -443,16 +445,20 @@ class Companion:
     def _context(self, text: str, memories: list[str], history: list[Turn], when: datetime,
                  turn: _TurnState) -> Context:
         """What the model reads: persona, history, the note (time, memories), then the user's words."""
-        return build_context(
+        context = build_context(
             system=turn.system, note=lambda kept: context_note(when, kept), memories=memories, history=history,
             user_text=self.memory.read(text, turn.terms) if self.memory else text,
-            budget=Budget(self.llm.context_tokens, self.max_reply_tokens), count=self.llm.count_tokens)
+            budget=Budget(self.llm.context_tokens, self.max_reply_tokens), count=self.llm.count_tokens,
+            history_from=self._history_from)
+        self._history_from = context.history_from
+        return context
 
     def _in_view(self, history: list[Turn], text: str, turn: _TurnState) -> set[int]:
         """Turns the context will show anyway (recall need not repeat them)."""
         room = history_budget(turn.system, text, Budget(self.llm.context_tokens, self.max_reply_tokens),
                               self.llm.count_tokens)
-        return {t.id for t in turns_in_view(history, room, self.llm.count_tokens)}
+        since = [t for t in history if t.id >= self._history_from]
+        return {t.id for t in turns_in_view(since, room, self.llm.count_tokens)}
 
     async def _recall(self, text: str, at: datetime | None, in_view: set[int], turn: _TurnState) -> list[str]:
         """Memories for the context slot, leaving out turns the history already shows."""

@@ -69,6 +69,24 @@ def turns_in_view(turns: Sequence[Turn], budget: int, count: Counter) -> list[Tu
     return picked
 
 
+REFILL = 0.5
+"""When the history no longer fits from its first turn, it starts again where the newest turns fill this share
+of its room: half the room is then free for the turns to come, each one only appended."""
+
+
+def window_start(turns: Sequence[Turn], budget: int, count: Counter, start: int) -> int:
+    """The id of the first turn the history shows: `start` while every turn since it fits in `budget` (a local
+    model's evaluated prefix then holds, only new turns are read), else the turn from which the newest ones fill
+    `REFILL` of it. Dropping one turn at a time instead would change the context right after the persona on
+    every turn, and the model would read the whole history again each time."""
+    since = [t for t in turns if t.id >= start]
+    shown = [t for t in since if t.text.strip()]
+    if shown and len(turns_in_view(since, budget, count)) == len(shown):
+        return start
+    kept = turns_in_view(turns, int(budget * REFILL), count) or turns_in_view(turns, budget, count)
+    return kept[0].id if kept else start
+
+
 def history_messages(turns: Sequence[Turn], budget: int, count: Counter) -> list[Message]:
     """The newest turns that fit in `budget` tokens as messages, oldest first."""
     return [Message(turn.role, _content(turn)) for turn in turns_in_view(turns, budget, count)]
@@ -99,13 +117,17 @@ class Context:
 
     messages: list[Message]
     trimmed_input: bool
+    history_from: int = 0
+    """The id of the history's first turn (`window_start`): pass it back for the next turn's context."""
 
 
 def build_context(*, system: str, note: Callable[[list[str]], str], memories: Sequence[str],
-                  history: Sequence[Turn], user_text: str, budget: Budget, count: Counter) -> Context:
+                  history: Sequence[Turn], user_text: str, budget: Budget, count: Counter,
+                  history_from: int = 0) -> Context:
     """System prompt, then history, then the changing note (date, memories), then the new message.
 
-    The order keeps the stable part first so a local model re-uses its evaluated prefix.
+    The order keeps the stable part first so a local model re-uses its evaluated prefix; so does the history's
+    window, which starts at `history_from` as long as it can (`window_start`).
     """
     left = budget.usable - count(system)
     user = trim_to_tokens(user_text, int(left * budget.input_share), count)
@@ -113,6 +135,7 @@ def build_context(*, system: str, note: Callable[[list[str]], str], memories: Se
     kept = fit_memories(memories, int(left * budget.memory_share), count)
     note_text = note(kept)
     left -= count(note_text)
-    past = history_messages(history, max(0, left), count)
+    start = window_start(history, max(0, left), count, history_from)
+    past = history_messages([t for t in history if t.id >= start], max(0, left), count)
     messages = [Message("system", system), *past, Message("system", note_text), Message("user", user)]
-    return Context(messages, trimmed_input=user != user_text)
+    return Context(messages, trimmed_input=user != user_text, history_from=start)
