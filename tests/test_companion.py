@@ -12,6 +12,7 @@ from os1.companion import SPOKEN_WORDS, Companion, enough_for_speech
 from os1.errors import InputError
 from os1.events import ContextShown, ErrorEvent, Notice, Prompt, Renamed, ReplyDelta, ReplyDone, TurnStored
 from os1.llm.base import LLM, Message
+from os1.memory.api import Memory
 from os1.memory.store import now
 from os1.testing import FakeLLM
 
@@ -230,3 +231,41 @@ async def test_preview_context_is_what_the_model_would_read_and_stores_nothing(s
 
     assert without_clock(preview) == without_clock(shown.messages)
     assert any("Ana lives in Porto" in m.content for m in preview)
+
+
+@pytest.mark.parametrize("with_memory", [False, True])
+async def test_what_the_user_said_and_the_finished_reply_are_synced_to_disk(store, db, with_memory: bool) -> None:
+    """Durable means synced (`synchronous = FULL` at the commit); the reply's empty placeholder needs no sync of
+    its own, since the finished reply's commit syncs the log with it."""
+    companion = await onboarded(store, FakeLLM(replies=["Papers can carry a lot of weight."]))
+    if with_memory:
+        companion.memory = Memory(store)
+    commits: list[tuple[str, str]] = []
+    """(the sync mode at the commit, the turns it wrote)"""
+    mode, written, in_transaction = "FULL", [], False
+
+    def trace(sql: str) -> None:
+        nonlocal mode, written, in_transaction
+        if sql.startswith("PRAGMA synchronous"):
+            mode = sql.split("=")[1].strip()
+        elif sql.startswith("BEGIN"):
+            written, in_transaction = [], True
+        elif sql == "COMMIT":
+            commits.append((mode, " ".join(written)))
+            in_transaction = False
+        elif sql.startswith(("INSERT INTO turns", "UPDATE turns SET text")):
+            written.append(sql)
+            if not in_transaction:  # a statement on its own commits on its own
+                commits.append((mode, sql))
+
+    db._conn.set_trace_callback(trace)
+    try:
+        events = await collect(companion, "I found the divorce papers")
+    finally:
+        db._conn.set_trace_callback(None)
+    assert isinstance(events[-1], ReplyDone) and events[-1].status == "complete"
+    synced = [what for how, what in commits if how == "FULL"]
+    assert any("I found the divorce papers" in what for what in synced)
+    assert any("Papers can carry a lot of weight." in what and "'complete'" in what for what in synced)
+    assert any(how == "NORMAL" and "'streaming'" in what for how, what in commits)
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again

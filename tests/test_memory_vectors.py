@@ -57,3 +57,20 @@ def test_small_stores_are_exact_and_vectors_can_change(clustered: np.ndarray) ->
     top = index.search(clustered[8], 3).top
     assert ("doc", 8) not in top and next(iter(top)) == ("doc", 7)
     assert len(index) == 499 and index.search(query, 1000).top.keys() == {("doc", i) for i in range(500) if i != 8}
+
+
+def test_a_small_index_holds_little_memory(clustered: np.ndarray) -> None:
+    """A server holds thousands of users' indexes: one of a few vectors must not reserve room for a thousand."""
+    index = VectorIndex(384)
+    for i, vector in enumerate(clustered[:7]):
+        index.add(("turn", i), vector)
+    index.search(clustered[0], 3)
+    row = 384 * 4 + index.words * 8
+    assert index.nbytes <= 2 * 7 * row
+    for i, vector in enumerate(clustered[7:300], start=7):  # growing is by doubling: at most twice what is held
+        index.add(("turn", i), vector)
+        if i % 37 == 0:
+            index.search(clustered[0], 3)
+    index.search(clustered[0], 3)
+    assert index.nbytes <= 2 * 300 * row
+    assert [key[1] for key in index.search(clustered[5], 1).top] == [5]

@@ -237,3 +237,34 @@ def test_os1_key_prints_and_rotates_the_key(home: Path) -> None:
     assert first not in key() and first[:8] in key()  # shown once; then only its hint
     new = key("--new")
     assert new.startswith("os1-") and new != first and new not in key()
+
+
+def test_the_server_syncs_each_turn_to_disk_before_saying_it_is_stored(settings: Settings,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's one database commits without waiting for the disk and syncs its log in groups, off the
+    event loop: still, `turn_stored` and a finished `reply_done` come only after a sync that began after them."""
+    import os
+
+    from os1.memory import store as store_module
+
+    events: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        events.append("synced " + os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[-1])
+
+    monkeypatch.setattr(store_module.os, "fsync", fsync)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c, \
+            c.websocket_connect("ws://127.0.0.1/ws") as ws:
+        onboard(ws)
+        events.clear()
+        ws.send_json({"v": 1, "type": "say", "text": "My sister's birthday is on the 3rd of June"})
+        while True:
+            event = ws.receive_json()
+            events.append(event["type"])
+            if event["type"] == "reply_done":
+                break
+    stored, done = events.index("turn_stored"), events.index("reply_done")
+    assert "synced os1.db-wal" in events[:stored]
+    assert "synced os1.db-wal" in events[events.index("reply_started"):done]

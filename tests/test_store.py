@@ -118,3 +118,69 @@ def test_profile_values_update_in_place(store) -> None:
     store.set("os.name", "Sam")
     assert store.get("os.name") == "Sam"
     assert store.get("missing", "default") == "default"
+
+
+def test_an_undurable_transaction_leaves_the_connection_synced_even_when_it_fails(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.transaction(durable=False):
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL inside
+        raise RuntimeError
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    with db.transaction(), db.transaction(durable=False):  # joining a durable one: it stays durable
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+async def test_a_server_database_syncs_its_log_for_many_commits_at_once(settings, monkeypatch) -> None:
+    """`group_sync`: commits do not wait for the disk; `synced` returns once one sync of the log, begun after
+    the caller's commit, is done, and one sync serves everyone who waited meanwhile."""
+    import asyncio
+    import os
+    import time
+
+    from os1.memory import store as store_module
+
+    db = Database(settings.db_path, group_sync=True)
+    synced_files: list[str] = []
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        synced_files.append(os.readlink(f"/proc/self/fd/{fd}"))
+        time.sleep(0.02)
+        real_fsync(fd)
+
+    monkeypatch.setattr(store_module.os, "fsync", slow_fsync)
+    try:
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: no commit waits for the disk
+        users = [db.user(f"user{i}") for i in range(40)]
+
+        async def say(user) -> None:
+            with user.transaction():
+                user.add_turn("user", f"I am {user.name}")
+            committed = db._commits
+            assert db.unsynced
+            await user.synced()
+            assert db._synced >= committed  # a sync begun after this commit has finished
+
+        await asyncio.gather(*(say(u) for u in users))
+        assert not db.unsynced
+        assert 1 <= len(synced_files) <= 3, synced_files  # 40 commits, one or two syncs of the log
+        assert all(f.endswith("os1.db-wal") for f in synced_files)
+        assert db.execute("SELECT count(*) FROM turns").fetchone()[0] == 40
+    finally:
+        db.close()
+
+
+async def test_a_turn_is_reported_stored_only_once_the_log_is_synced(settings) -> None:
+    from os1.events import ReplyDone, TurnStored
+    from os1.testing import FakeLLM
+    from tests.test_companion import onboarded
+
+    db = Database(settings.db_path, group_sync=True)
+    try:
+        companion = await onboarded(db.user("ada"), FakeLLM(replies=["Tell me more."]))
+        seen = []
+        async for event in companion.say("I found the divorce papers"):
+            if isinstance(event, TurnStored | ReplyDone):
+                seen.append((type(event).__name__, db.unsynced))
+        assert seen == [("TurnStored", False), ("ReplyDone", False)]
+    finally:
+        db.close()

@@ -219,7 +219,18 @@ class Companion:
         reply only; the turns after it are left out of the context). `show_context`: a model reply is preceded
         by `ContextShown`, the messages the model was given. `spoken`: the reply will be heard, not read: it
         ends at a sentence once it is long enough (`enough_for_speech`).
+
+        A `TurnStored` or a finished `ReplyDone` comes only once what it reports is on disk (`UserStore.synced`).
         """
+        async with aclosing(self._say(text, at, prepared, commit, preview, amend, show_context, spoken)) as events:
+            async for event in events:
+                if isinstance(event, TurnStored) or (isinstance(event, ReplyDone) and event.status == "complete"):
+                    await self.store.synced()
+                yield event
+
+    async def _say(self, text: str, at: datetime | None, prepared: Prepared | None, commit: Awaitable[bool] | None,
+                   preview: Preview | None, amend: int | None, show_context: bool,
+                   spoken: bool) -> AsyncGenerator[CompanionEvent, None]:
         route = self.route(text)
         if route != "reply" and commit is not None and not await commit:
             return
@@ -333,12 +344,15 @@ class Companion:
 
     def _store(self, role: Literal["user", "assistant"], text: str, at: datetime | None,
                status: TurnStatus = "complete") -> int:
-        """A durable turn, indexed in memory when there is one."""
+        """A durable turn (a reply's streaming placeholder is made durable by its finished text), indexed in
+        memory when there is one."""
         speaker = self.user_name if role == "user" else self.name
         if self.memory is not None:
             return self.memory.remember(text, speaker=speaker, role=role, at=at, session_id=self.session_id,
                                         status=status)
-        return self.store.add_turn(role, text, session_id=self.session_id, status=status, at=at, speaker=speaker)
+        with self.store.transaction(durable=status != "streaming"):
+            return self.store.add_turn(role, text, session_id=self.session_id, status=status, at=at,
+                                       speaker=speaker)
 
     def _exchange(self, said: str, reply: str, at: datetime | None, *, recallable: bool = True) -> list[CompanionEvent]:
         """Store a turn and a reply the OS gives without the model; a reply that only repeats memories is
@@ -488,7 +502,8 @@ class Companion:
                 if spoken and enough_for_speech("".join(parts)):
                     break  # the model is stopped when the reply's pump closes
                 if time.monotonic() - flushed >= self.flush_seconds:
-                    self.store.update_turn(reply_id, "".join(parts), "streaming")
+                    with self.store.transaction(durable=False):  # the finished reply is stored durably
+                        self.store.update_turn(reply_id, "".join(parts), "streaming")
                     flushed = time.monotonic()
             status = "complete"
         except ModelError as exc:
@@ -508,7 +523,7 @@ class Companion:
         with self.store.transaction():
             self.store.update_turn(reply_id, text.strip(), status)
             if self.memory is not None and status == "complete":
-                self.memory.index_turn(reply_id)
+                self.memory.index_turn(reply_id, new=True)  # a streaming reply is never in the index
 
     def truncate_reply(self, turn_id: int, spoken: str) -> None:
         """Keep only the words of a reply that were actually heard (the user cut in), marked interrupted."""

@@ -47,7 +47,7 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
     from os1.llm import open_model
 
     own = db is None
-    db = db or Database(settings.db_path)
+    db = db or Database(settings.db_path, group_sync=True)
     workers = Workers()
     try:
         llm = open_model(settings.model, settings)

@@ -131,34 +131,38 @@ class Memory:
     def remember(self, text: str, *, speaker: str, role: Literal["user", "assistant"] = "user",
                  at: datetime | None = None, session_id: int | None = None,
                  status: TurnStatus = "complete") -> int:
-        """Store a turn verbatim (durable on return) and index its words; vectors and items follow."""
-        with self.store.transaction():
+        """Store a turn verbatim (durable on return, unless it is a reply's streaming placeholder, which its
+        finished text replaces durably) and index its words; vectors and items follow."""
+        with self.store.transaction(durable=status != "streaming"):
             turn_id = self.store.add_turn(role, text, session_id=session_id, status=status, at=at, speaker=speaker)
             if status == "complete":
-                self.index_turn(turn_id)
+                self.index_turn(turn_id, new=True)
         if self._speakers is not None and speaker:
             self._speakers.add(speaker)
         return turn_id
 
     def keep(self, text: str, *, speaker: str, at: datetime | None = None, session_id: int | None = None) -> int:
         """Store an assistant turn verbatim that recall must never return (it only repeats memories)."""
-        turn_id = self.store.add_turn("assistant", text, session_id=session_id, at=at, speaker=speaker)
-        self.tables.mark([turn_id], DONE)
+        with self.store.transaction():
+            turn_id = self.store.add_turn("assistant", text, session_id=session_id, at=at, speaker=speaker)
+            self.tables.mark([turn_id], DONE)
         return turn_id
 
-    def index_turn(self, turn_id: int) -> None:
+    def index_turn(self, turn_id: int, *, new: bool = False) -> None:
         """Put a complete turn in the full-text index, refresh its predecessor (whose context it now is),
-        and queue the background work of both."""
+        and queue the background work of both. `new`: the turn is not indexed yet (a reply that was streaming,
+        a turn just inserted)."""
         with self.store.transaction():
-            self._index_turn(turn_id)
+            self._index_turn(turn_id, new)
         self.kick()
 
-    def _index_turn(self, turn_id: int) -> None:
+    def _index_turn(self, turn_id: int, new: bool = False) -> None:
         turn = self.store.turns_by_id([turn_id]).get(turn_id)
         if turn is None:
             return
         before = self.tables.neighbour(turn_id, after=False)
-        self._index_text(turn_id, turn.speaker, turn.text, before, self.tables.neighbour(turn_id, after=True))
+        self._index_text(turn_id, turn.speaker, turn.text, before, self.tables.neighbour(turn_id, after=True),
+                         new=new)
         if before is not None:
             # The predecessor's next complete turn is this one, unless this one is not complete.
             after_before = (turn_id, turn.speaker, turn.text) if turn.status == "complete" else \
@@ -169,10 +173,10 @@ class Memory:
             self._dirty.add(before[0])
 
     def _index_text(self, turn_id: int, speaker: str, text: str, before: tuple[int, str, str] | None,
-                    after: tuple[int, str, str] | None) -> None:
+                    after: tuple[int, str, str] | None, *, new: bool = False) -> None:
         """Index one turn with its neighbours, given as (id, speaker, text) rows."""
         document = ranking.document(speaker, text, before[1:] if before else None, after[1:] if after else None)
-        self.tables.index(turn_doc(turn_id), document)
+        self.tables.index(turn_doc(turn_id), document, new=new)
 
     def _neighbours(self, turn_id: int) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         """(speaker, text) of the turns around this one in its session."""
@@ -238,7 +242,7 @@ class Memory:
                 continue
             items = await self._extract(turn)
             slots = [await self._same_slot(item) for item in items]
-            with self.store.transaction():
+            with self.store.transaction(durable=False):  # derived: made again from the turn if lost
                 for item, same in zip(items, slots, strict=True):
                     memory_id = self.tables.add_item(item, turn.created_at, [turn.id], same_slot=same)
                     if memory_id is not None:
@@ -253,7 +257,7 @@ class Memory:
         vectors = await asyncio.get_running_loop().run_in_executor(self._pool, self._workers.backlog.paced,
                                                                    embedder.embed, texts)
         index = self._vectors()
-        with self.store.transaction():
+        with self.store.transaction(durable=False):
             for doc, vector in zip(docs, vectors, strict=True):
                 self.tables.save_vector(doc, vector)
         if index is not None:

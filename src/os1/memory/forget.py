@@ -104,9 +104,10 @@ def _erase(memory: Memory, turn_ids: list[int], item_ids: set[int], terms: list[
         db.execute("ROLLBACK")
         raise
     memory.drop_from_index(docs)
-    memory.tables.drop_vectors([turn_doc(t) for t in neighbours])  # their context quoted a forgotten turn
+    with db.transaction():  # their context quoted a forgotten turn: embedded again without it
+        memory.tables.drop_vectors([turn_doc(t) for t in neighbours])
+        memory.tables.mark(neighbours, EMBED)
     memory.drop_from_index([turn_doc(t) for t in neighbours])
-    memory.tables.mark(neighbours, EMBED)
     for turn_id in neighbours:
         memory.index_turn(turn_id)
     memory.tables.compact()

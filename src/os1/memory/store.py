@@ -5,6 +5,7 @@ A damaged or locked database is refused with a clear error and never overwritten
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -12,6 +13,7 @@ import sqlite3
 import stat
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,14 +76,30 @@ def _refuse(path: Path, exc: sqlite3.Error) -> StorageError:
                            "or restore a backup.")
 
 
+STATEMENTS_CACHED = 1024
+"""Prepared statements a connection keeps (Python's default is 128). Each user's full-text index is its own table,
+so its statements are the user's own: with a server's many users at once, 128 did not keep even one turn's
+statements from its first use to its last."""
+
+
 class Database:
     """One SQLite file shared by every user; hand out `UserStore`s, never raw queries.
 
     The file, its WAL and shared-memory files are mode 600 and their directory 700, also when they were made
     wider before (fixed on every open)."""
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 2000) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 2000, group_sync: bool = False) -> None:
         self.path = path
+        self.group_sync = group_sync
+        """Commit without waiting for the disk, and sync the log for everyone waiting at once (`synced`): a
+        server's many users, whose commits on one connection would otherwise each stop its event loop for a
+        sync."""
+        self._commits = 0
+        """Statements run so far (each may have committed something)."""
+        self._synced = 0
+        """How many of them the last finished sync of the log covers."""
+        self._sync_round: asyncio.Future[None] | None = None
+        self._syncer: ThreadPoolExecutor | None = None
         self._key = str(path.resolve())
         with _opened_lock:
             if self._key not in _opened:  # checked when it was first opened; see `_opened`
@@ -90,11 +108,12 @@ class Database:
             _opened[self._key] = _opened.get(self._key, 0) + 1
         try:
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                         cached_statements=STATEMENTS_CACHED,
                                          timeout=busy_timeout_ms / 1000)
             self._conn.create_function("os1_sha256", 1, _sha256, deterministic=True)
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute(f"PRAGMA synchronous = {'NORMAL' if group_sync else 'FULL'}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA secure_delete = ON")  # forgotten content is overwritten, not left in free pages
             check = self._conn.execute("PRAGMA quick_check").fetchone()[0]
@@ -148,26 +167,79 @@ class Database:
 
     def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         """Run one statement, with sqlite's errors turned into OS1's."""
+        self._commits += 1
         try:
             return self._conn.execute(sql, params)
         except sqlite3.OperationalError as exc:
             raise _refuse(self.path, exc) from exc
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         """Run the statements inside as one transaction: one commit, so one sync, instead of one per statement
         (a turn and its full-text entries are durable together). Nested use joins the outer transaction. Never
-        hold one across an `await`: other users' statements on the shared connection would join it."""
+        hold one across an `await`: other users' statements on the shared connection would join it.
+
+        `durable=False` commits without waiting for the disk (`synchronous = NORMAL` for that commit): for what
+        can be made again or is replaced soon, never for what the user said or a finished reply. In WAL mode
+        the next durable commit syncs the log with everything written before it, and a power cut can lose only
+        the latest undurable commits, whole: a reply's placeholder (its finished text is a durable commit) or
+        derived memory (items, vectors, background states), which is derived again from the turns.
+        """
         if self._conn.in_transaction:
             yield
             return
-        self.execute("BEGIN IMMEDIATE")
+        durable = durable or self.group_sync  # then no commit waits for the disk: `synced` does
+        if not durable:
+            self.execute("PRAGMA synchronous = NORMAL")
         try:
-            yield
-        except BaseException:
-            self.execute("ROLLBACK")
-            raise
-        self.execute("COMMIT")
+            self.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.execute("ROLLBACK")
+                raise
+            self.execute("COMMIT")
+        finally:
+            if not durable:
+                self.execute("PRAGMA synchronous = FULL")
+
+    @property
+    def unsynced(self) -> bool:
+        """Whether something committed may not be on disk yet (only when the database syncs in groups)."""
+        return self.group_sync and self._synced < self._commits
+
+    async def synced(self) -> None:
+        """Return once everything committed so far is on disk: at once, unless the database syncs in groups
+        (`group_sync`); then one sync of the log, on a thread, covers every commit made before it began, and
+        the event loop serves others meanwhile. With `synchronous = NORMAL` SQLite keeps the log consistent (a
+        power cut loses only the newest commits, whole) but does not sync it at each commit; this does, for
+        all who wait, before any of them says a thing is stored."""
+        if not self.group_sync:
+            return
+        wanted = self._commits
+        while self._synced < wanted:
+            if self._sync_round is None or self._sync_round.done():
+                self._sync_round = asyncio.ensure_future(self._sync_log())
+            await asyncio.shield(self._sync_round)
+
+    async def _sync_log(self) -> None:
+        covered = self._commits
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-sync")
+        await asyncio.get_running_loop().run_in_executor(self._syncer, self._fsync_log)
+        self._synced = max(self._synced, covered)
+
+    def _fsync_log(self) -> None:
+        # fsync flushes the file's data whichever descriptor names it. SQLite holds no lock on the log itself
+        # (its WAL locks are on the -shm file), so closing this descriptor releases none of SQLite's locks.
+        try:
+            fd = os.open(self.path.with_name(self.path.name + "-wal"), os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def user(self, name: str) -> UserStore:
         """The store of one user, created on first use."""
@@ -178,6 +250,9 @@ class Database:
         return UserStore(self, int(row[0]), name)
 
     def close(self) -> None:
+        if getattr(self, "_syncer", None) is not None:
+            self._syncer.shutdown(wait=True)  # type: ignore[union-attr]
+            self._syncer = None
         conn = getattr(self, "_conn", None)
         if conn is not None:
             conn.close()
@@ -221,9 +296,13 @@ class UserStore:
         self.user_id = user_id
         self.name = name
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
+    def transaction(self, *, durable: bool = True) -> contextlib.AbstractContextManager[None]:
         """One commit for the statements inside (`Database.transaction`)."""
-        return self._db.transaction()
+        return self._db.transaction(durable=durable)
+
+    async def synced(self) -> None:
+        """Return once everything committed so far is on disk (`Database.synced`)."""
+        await self._db.synced()
 
     def start_session(self, at: datetime | None = None) -> int:
         """Open a conversation session; turns carry its id."""

@@ -72,9 +72,10 @@ class MemoryTables:
         self._documents: int | None = None
 
     # full-text index ---------------------------------------------------------------------------------
-    def index(self, doc: int, document: TurnDocument) -> None:
-        """Add or replace one document in the full-text index."""
-        replaced = self.db.execute(f"DELETE FROM {self.fts} WHERE rowid = ?", (doc,)).rowcount
+    def index(self, doc: int, document: TurnDocument, *, new: bool = False) -> None:
+        """Add or replace one document in the full-text index; `new`: it is not there yet (a turn inserted in
+        this transaction), so there is nothing to delete first."""
+        replaced = 0 if new else self.db.execute(f"DELETE FROM {self.fts} WHERE rowid = ?", (doc,)).rowcount
         self.db.execute(f"INSERT INTO {self.fts}(rowid, speaker, body, context) VALUES (?,?,?,?)",
                         (doc, document.speaker, document.body, document.context))
         if self._documents is not None and replaced <= 0:
@@ -135,8 +136,9 @@ class MemoryTables:
 
     def mark(self, turn_ids: list[int], state: int) -> None:
         """Set turns' background state: EXTRACT (items and vector to make), EMBED (vector only) or DONE.
-        A turn still waiting for EXTRACT keeps waiting for it when asked to EMBED."""
-        with self.db.transaction():
+        A turn still waiting for EXTRACT keeps waiting for it when asked to EMBED. Not synced: a state lost
+        to a power cut only means the work is done again."""
+        with self.db.transaction(durable=False):
             for turn_id in turn_ids:
                 self.db.execute("UPDATE turns SET indexed = ? WHERE id = ? AND user_id = ? "
                                 "AND NOT (? = 2 AND indexed = 0)", (state, turn_id, self.user_id, state))

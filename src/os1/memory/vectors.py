@@ -63,6 +63,11 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self._keys)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes the vectors and their sign bits take, spare capacity included."""
+        return int(self._matrix.nbytes + self._bits.nbytes)
+
     def add(self, key: Key, vector: npt.NDArray[np.float32]) -> None:
         """Add or replace one vector."""
         if vector.shape != (self.dim,):
@@ -103,7 +108,7 @@ class VectorIndex:
         self._pending = []
         used, needed = self._rows_used, self._rows_used + len(new)
         if needed > len(self._matrix):
-            capacity = max(needed, 2 * len(self._matrix), 1024)
+            capacity = needed if not used else max(needed, 2 * len(self._matrix))
             matrix = np.zeros((capacity, self.dim), dtype=np.float32)
             matrix[:used] = self._matrix[:used]
             bits = np.zeros((self.words, capacity), dtype=np.uint64)

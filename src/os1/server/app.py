@@ -121,11 +121,12 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with serving_runtime(), contextlib.AsyncExitStack() as stack:
-            db = Database(settings.db_path)
+            db = Database(settings.db_path, group_sync=True)
             stack.callback(db.close)
             # One connection for the accounts and every companion: each connection holds the whole schema
             # (every user's full-text index), and a user's first index made on one would make the other re-read
-            # it all (seconds, with thousands of users) on its next statement.
+            # it all (seconds, with thousands of users) on its next statement. Its commits sync in groups: one
+            # sync of the log, off the event loop, for all the turns committed meanwhile (`Database.synced`).
             app.state.accounts = Accounts(db)
             app.state.mode = Mode(app.state.accounts, forced=bool(accounts))
             companions = Companions(settings, opener or stack.enter_context(shared_opener(settings, db=db)),
