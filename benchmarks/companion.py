@@ -1,6 +1,7 @@
 """Does the companion use what it knows? A scripted life lived through the API `os1 chat` uses, then probes.
 
     .venv/bin/python benchmarks/companion.py [--model SPEC] [--life LIFE.json] [--threads 1] [--show]
+    .venv/bin/python benchmarks/companion.py --spoken   # the probes answered as the voice answers them
 
 The life (default: benchmarks/data/life.json) is first boot's answers, then dated sessions of the user's lines,
 each said through `Companion.say` at its session's time, memory's background work finished between sessions
@@ -85,10 +86,12 @@ def invented(reply: str, known: set[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names_in(reply) if n.lower() not in known))
 
 
-async def say(companion: Companion, text: str, at: datetime, *, show: bool) -> tuple[str, str]:
-    """One line said at `at`: the reply as stored, and the context the model read (without the line itself)."""
+async def say(companion: Companion, text: str, at: datetime, *, show: bool,
+              spoken: bool = False) -> tuple[str, str]:
+    """One line said at `at`: the reply as stored, and the context the model read (without the line itself).
+    `spoken`: answered as a voice answers (a short reply, begun by the quick model when the brain is large)."""
     reply, context = "", ""
-    async for event in companion.say(text, at=at, show_context=True):
+    async for event in companion.say(text, at=at, show_context=True, spoken=spoken):
         if isinstance(event, ContextShown):
             context = "\n".join(m.content for m in event.messages[:-1])
         elif isinstance(event, ReplyDone):
@@ -100,7 +103,8 @@ async def say(companion: Companion, text: str, at: datetime, *, show: bool) -> t
     return reply, context
 
 
-async def live(life: dict[str, Any], settings: Settings, show: bool) -> tuple[list[Probe], dict[str, float]]:
+async def live(life: dict[str, Any], settings: Settings, show: bool,
+               spoken: bool = False) -> tuple[list[Probe], dict[str, float]]:
     """Live the life, then ask the probes; the probes' scores and the time it took."""
     started = time.perf_counter()
     probes = [Probe(p["ask"], p["expect"], p.get("stale", [])) for p in life["probes"]]
@@ -131,7 +135,7 @@ async def live(life: dict[str, Any], settings: Settings, show: bool) -> tuple[li
             print(f"— probes, {at:%a %d %b %Y %H:%M}")
         for probe in probes:
             t0 = time.perf_counter()
-            probe.reply, probe.context = await say(companion, probe.ask, at, show=show)
+            probe.reply, probe.context = await say(companion, probe.ask, at, show=show, spoken=spoken)
             replies.append(time.perf_counter() - t0)
             probe.invented = invented(probe.reply, known)
     seconds = time.perf_counter() - started
@@ -152,15 +156,20 @@ def main() -> None:
     parser.add_argument("--life", type=Path, default=LIFE, help="a life in the format of benchmarks/data/life.json")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads for a local model")
     parser.add_argument("--show", action="store_true", help="print the whole conversation")
+    parser.add_argument("--spoken", action="store_true",
+                        help="ask the probes as a voice does: short replies, a large brain's first words by "
+                             "`--voice-opener`")
+    parser.add_argument("--voice-opener", default=Settings.voice_opener, help="with --spoken (`none`: the brain alone)")
     args = parser.parse_args()
     life = json.loads(args.life.read_text(encoding="utf-8"))
     print(f"machine: {machine()}")
     print(f"life: {args.life} ({len(life['sessions'])} sessions, {len(life['probes'])} probes)")
     settings = Settings(home=Path(tempfile.mkdtemp(prefix="os1-companion-")), model=args.model,
-                        llm_threads=args.threads)
-    probes, timing = asyncio.run(live(life, settings, args.show))
+                        llm_threads=args.threads, voice_opener=args.voice_opener)
+    probes, timing = asyncio.run(live(life, settings, args.show, args.spoken))
     print(table(args.model, probes))
-    result = {"model": args.model, "reply_hits": sum(p.reply_hit() for p in probes),
+    result = {"model": args.model + (f" spoken, first words by {args.voice_opener}" if args.spoken else ""),
+              "reply_hits": sum(p.reply_hit() for p in probes),
               "context_hits": sum(p.context_hit() for p in probes), "probes": len(probes),
               "invented": sum(bool(p.invented) for p in probes), "seconds": round(timing["seconds"], 1),
               "reply_s_median": round(timing["reply_s_median"], 2)}

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/voice_latency.py [--turns 20]
     .venv/bin/python benchmarks/voice_latency.py --model tiny   # or qwen-0.5b, qwen-1.5b, any spec
+    .venv/bin/python benchmarks/voice_latency.py --voice-opener none   # a large brain's own first words
 
 The user's turns are synthesised here with Piper (en_US-joe-medium, noise off) and fed to the loop in real
 time, as a microphone would (each 32 ms frame once its last sample is "recorded"): Silero VAD, PocketSphinx,
@@ -30,6 +31,8 @@ from _returning import returning_user
 from os1.companion import Companion
 from os1.config import Settings
 from os1.llm import get_model
+from os1.llm.relay import Relay
+from os1.local import voice_llm
 from os1.speech.audio import Audio, concat, resample, silence
 from os1.speech.loop import LoopConfig, TimelineSink, VoiceLoop, file_frames
 from os1.speech.stt import PocketSphinxSTT
@@ -66,13 +69,16 @@ def voice_end(audio: Audio) -> float:
     return float((voiced[-1] + 1) * hop / 16_000) if len(voiced) else 0.0
 
 
-async def measure(turns: int, segmenter: SegmenterConfig, spec: str = "embedded") -> dict[str, object]:
+async def measure(turns: int, segmenter: SegmenterConfig, spec: str = "embedded",
+                  opener: str = Settings.voice_opener) -> dict[str, object]:
     home = Path(tempfile.mkdtemp())
-    settings = Settings(home=home, model=spec, llm_threads=1, max_reply_tokens=48)
+    settings = Settings(home=home, model=spec, llm_threads=1, max_reply_tokens=48, voice_opener=opener)
     db, store, memory = await returning_user(settings, {
         "user.name": "Theodore", "user.social": "social", "user.mother": "we talk on Sundays", "user.voice": "male",
         "os.name": "Samantha"}, PAST)
-    companion = Companion(store, get_model(spec, settings), max_reply_tokens=48, memory=memory)
+    llm = get_model(spec, settings)
+    voice = voice_llm(llm, settings)  # as `os1 talk` and the server have it
+    companion = Companion(store, llm, max_reply_tokens=48, memory=memory, voice_llm=voice)
     companion.start_session()
     user_voice = PiperTTS(threads=1, noise_scale=0.0, noise_w_scale=0.0)
     sink = TimelineSink()
@@ -104,7 +110,8 @@ async def measure(turns: int, segmenter: SegmenterConfig, spec: str = "embedded"
     total = [r["first_audio_ms"] for r in rows]
     memory.close()
     db.close()
-    return {"model": spec, "turns": len(rows), "p50_ms": round(percentile(total, 50)),
+    first_words = voice.opener.name if isinstance(voice, Relay) else spec
+    return {"model": spec, "first_words": first_words, "turns": len(rows), "p50_ms": round(percentile(total, 50)),
             "p95_ms": round(percentile(total, 95)),
             "withdrawn": loop.withdrawn,
             "stages": {name: {"p50": round(percentile([r[name] for r in rows], 50)),
@@ -115,6 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--model", default="embedded", help="a model spec, as `os1 --model` takes")
+    parser.add_argument("--voice-opener", default=Settings.voice_opener,
+                        help="the quick model for a large brain's first words (`none`: the brain speaks alone)")
     parser.add_argument("--end-ms", type=float, default=None, help="silence that ends a turn (default: the loop's)")
     parser.add_argument("--pause-ms", type=float, default=None, help="silence that starts the reply speculatively")
     args = parser.parse_args()
@@ -123,9 +132,9 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"turn-taking: speculative reply after {segmenter.pause_ms:.0f} ms of silence, "
           f"committed after {segmenter.end_ms:.0f} ms")
-    print(f"model: {args.model}")
+    print(f"model: {args.model}, first words by {args.voice_opener} when it is a large local model")
     print("user turns: synthesised with Piper en_US-joe-medium, fed in real time")
-    print(json.dumps(asyncio.run(measure(max(1, args.turns), segmenter, args.model))))
+    print(json.dumps(asyncio.run(measure(max(1, args.turns), segmenter, args.model, args.voice_opener))))
 
 
 if __name__ == "__main__":

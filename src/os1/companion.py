@@ -147,9 +147,11 @@ class Companion:
 
     def __init__(self, store: UserStore, llm: LLM, *, max_reply_tokens: int = 256,
                  temperature: float = 0.7, recall: Recall | None = None, memory: Memory | None = None,
-                 flush_seconds: float = 0.5, recall_k: int = 8) -> None:
+                 flush_seconds: float = 0.5, recall_k: int = 8, voice_llm: LLM | None = None) -> None:
         self.store = store
         self.llm = llm
+        self.voice_llm = voice_llm
+        """What writes spoken replies and reads ahead while the user speaks (`llm/relay.py`); None: `llm`."""
         self.memory = memory
         self.recall_k = recall_k
         self.max_reply_tokens = max_reply_tokens
@@ -275,9 +277,10 @@ class Companion:
             return None
         history = self._history(amend)
         turn = self._turn()
+        speaker = self.voice_llm or self.llm  # only a voice prepares
         if not partial.strip():
             context = self._context("…", [], history, now(), turn)
-            await self.llm.prepare(context.messages[:-2])
+            await speaker.prepare(context.messages[:-2])
             return None
         text = clean_input(partial)
         kept = self._usable(keep, amend)
@@ -289,7 +292,7 @@ class Companion:
                 memories = fit_memories(memories, memory_tokens, self.llm.count_tokens)
         when = kept.when if kept is not None else now()
         context = self._context(text, memories, history, when, turn)
-        await self.llm.prepare(context.messages)
+        await speaker.prepare(context.messages)
         return Prepared(text, tuple(memories), tuple(history), when)
 
     def _history(self, amend: int | None = None) -> list[Turn]:
@@ -420,7 +423,8 @@ class Companion:
             memories = await self._recall(text, at, in_view, turn)
         context = self._context(text, memories, history, prepared.when if prepared else at or now(), turn)
         max_tokens = min(self.max_reply_tokens, SPOKEN_REPLY_TOKENS) if spoken else self.max_reply_tokens
-        pump = _Pump(self.llm.stream(context.messages, max_tokens=max_tokens, temperature=self.temperature), preview)
+        llm = self.voice_llm if spoken and self.voice_llm is not None else self.llm
+        pump = _Pump(llm.stream(context.messages, max_tokens=max_tokens, temperature=self.temperature), preview)
         try:
             if commit is not None:
                 if not await commit:

@@ -23,6 +23,7 @@ SECRET_KEYS = frozenset({"openai_api_key", "anthropic_api_key"})
 # Environment variables read by `load_settings`, and the setting each one fills.
 ENV_VARS = {
     "OS1_MODEL": "model",
+    "OS1_VOICE_OPENER": "voice_opener",
     "OPENAI_API_KEY": "openai_api_key",
     "OPENAI_BASE_URL": "openai_base_url",
     "ANTHROPIC_API_KEY": "anthropic_api_key",
@@ -60,6 +61,9 @@ class Settings:
     llm_threads: int = 1
     """CPU threads for the in-process model. One: on a two-core machine two llama.cpp threads collapse (0.6-1.1
     CPU-seconds a token against 0.16 on one) as soon as anything else runs, as the voice and memory always do."""
+    voice_opener: str = "tiny"
+    """The quick model that says a spoken reply's first words when the main one is a large local model, which
+    goes on from them (`llm/relay.py`); `none`: the main model speaks for itself."""
     user: str = "local"
     """Whose OS the terminal (`os1 chat`, `talk`, `memory`, `key`) and a local-mode server are: `local` until an
     account takes this machine's conversation over (`os1 user add NAME --owner` sets it to NAME)."""

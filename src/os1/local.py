@@ -10,6 +10,7 @@ from rich.console import Console
 from os1 import cli_memory
 from os1.companion import Companion
 from os1.config import Settings
+from os1.llm.base import LLM
 from os1.memory.api import Memory, Workers
 from os1.memory.store import Database
 
@@ -31,7 +32,7 @@ def open_companion(settings: Settings, user: str = LOCAL_USER, console: Console 
         llm = open_model(settings.model, settings)
         memory = cli_memory.open_memory(store, console, llm)
         yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens, temperature=settings.temperature,
-                        memory=memory)
+                        memory=memory, voice_llm=voice_llm(llm, settings))
     finally:
         if memory is not None:
             memory.close()
@@ -53,6 +54,7 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
         llm = open_model(settings.model, settings)
         embedder = cli_memory.default_embedder(console) if embed else None
         extractor = cli_memory.model_extractor(llm)
+        voice = voice_llm(llm, settings)
 
         @contextmanager
         def opener(settings: Settings, user: str) -> Iterator[Companion]:
@@ -60,7 +62,7 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
             memory = Memory(store, embedder=embedder, extractor=extractor, workers=workers)
             try:
                 yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
-                                temperature=settings.temperature, memory=memory)
+                                temperature=settings.temperature, memory=memory, voice_llm=voice)
             finally:
                 memory.close()
 
@@ -69,3 +71,14 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
         workers.close()
         if own:
             db.close()
+
+
+def voice_llm(llm: LLM, settings: Settings) -> LLM | None:
+    """What writes spoken replies: `settings.voice_opener` saying the first words and `llm` the rest, when `llm`
+    is a large local model (`llm/relay.py`; the opener is loaded when first needed), else None (`llm` itself)."""
+    from os1.llm import open_model
+    from os1.llm.relay import voice_model
+
+    if settings.voice_opener in ("", "none") or settings.voice_opener == llm.name:
+        return None
+    return voice_model(llm, lambda: open_model(settings.voice_opener, settings))

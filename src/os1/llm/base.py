@@ -34,6 +34,9 @@ class LLM(ABC):
     """How many tokens of context the model accepts."""
     can_stream: bool = True
     """Whether deltas arrive as they are generated (else one delta with the whole reply)."""
+    can_continue: bool = False
+    """Whether a last `assistant` message is continued (its words are the reply's beginning) rather than
+    answered (`llm/relay.py`)."""
 
     @abstractmethod
     def stream(

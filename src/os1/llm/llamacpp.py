@@ -88,6 +88,8 @@ class LlamaCppModel(LLM):
         self._stop = [*STOP, *stop]
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-llama")
         self._formatter = _formatter(self._llama)
+        self.can_continue = self._formatter is not None  # with the template, a reply's start renders open
+        self.file_bytes = path.stat().st_size
         self._waiting = 0
         """Requests queued for the worker: a preparation in progress gives way to them."""
         self._ticket = 0
@@ -114,7 +116,7 @@ class LlamaCppModel(LLM):
         """Worker thread: run the completion, hand each delta to `emit`, stop when asked."""
         self._waiting -= 1
         try:
-            tokens = self._render(messages)
+            tokens = self._render(messages, open_last=bool(messages) and messages[-1].role == "assistant")
             chunks: Any
             if tokens is None:
                 payload = [{"role": m.role, "content": m.content} for m in messages]
