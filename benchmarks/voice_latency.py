@@ -10,7 +10,9 @@ the companion with the model `--model` names (the default brain unless told) and
 Piper. The memory holds twelve turns from earlier sessions; the session opens with 2.5 s of the OS's greeting,
 and each turn starts 0.3 s after the last reply has been heard out. "End of speech" is the last sample of the
 user's voice in the clip (its 10 ms envelope within 40 dB of the peak), so the figures include the VAD noticing
-the silence and the wait for the end-of-turn decision. The last line is one JSON object.
+the silence and the wait for the end-of-turn decision. `gap_after_first_phrase_ms` is the silence between the
+first phrase's end and the second's start (0 when the second was ready in time): with a quick model saying a
+large brain's first words, what the brain still had to read shows there. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -105,8 +107,10 @@ async def measure(turns: int, segmenter: SegmenterConfig, spec: str = "embedded"
                      "transcript_ms": 1000 * (mark.transcript - stopped),
                      "first_token_ms": 1000 * (mark.first_token - stopped),
                      "end_of_turn_ms": 1000 * (mark.speech_end - stopped),
-                     "first_audio_ms": 1000 * (mark.first_audio - stopped)})
-        print(f"{rows[-1]['first_audio_ms']:6.0f} ms  {text}  → heard as “{mark.text}”")
+                     "first_audio_ms": 1000 * (mark.first_audio - stopped),
+                     "gap_after_first_phrase_ms": 1000 * mark.gap})
+        print(f"{rows[-1]['first_audio_ms']:6.0f} ms  {text}  → heard as “{mark.text}”"
+              + (f"  (then {1000 * mark.gap:.0f} ms of silence)" if mark.gap else ""))
     total = [r["first_audio_ms"] for r in rows]
     memory.close()
     db.close()

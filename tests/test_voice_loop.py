@@ -89,3 +89,15 @@ async def test_a_backchannel_and_the_echo_do_not_interrupt(companion, store, ste
     await loop.run(file_frames(mic, tail_s=0.0))
     assert loop.interruptions == 0
     assert sink.playing()
+
+
+async def test_a_slow_model_leaves_a_gap_after_the_first_phrase_and_it_is_measured(store, steady_piper,
+                                                                                  sphinx) -> None:
+    for key, value in {"user.name": "Theodore", "user.social": "social", "user.mother": "fine",
+                       "user.voice": "male", "os.name": "Samantha"}.items():
+        store.set(key, value)
+    slow = Companion(store, FakeLLM(answers={"story": STORY}, delay=0.25))  # four words a second
+    loop, _ = loop_for(slow, steady_piper, sphinx)
+    await loop.run(file_frames(spoken(steady_piper, "Tell me a story please.")), lockstep=True)
+    mark = loop.latencies[-1]
+    assert mark.first_audio > 0 and mark.gap > 0.1  # "Once upon" plays out before the next words are written

@@ -74,6 +74,8 @@ class TurnLatency:
     """The model's first words arrived."""
     first_audio: float
     """The first reply audio was handed to the sink."""
+    gap: float = 0.0
+    """Silence between the first phrase's end and the second's start, in seconds (0: it was ready in time)."""
 
     @property
     def to_first_audio_ms(self) -> float:
@@ -245,6 +247,9 @@ class _Turn:
         self.fresh = text if fresh is None else fresh
         """What this utterance added (`text` also holds the turn it continues): a backchannel is judged by it."""
         self.committed = self.first_token = self.first_audio = 0.0
+        self.first_ends = self.gap = 0.0
+        """When the first phrase has played out; how long the second came after it."""
+        self.phrases = 0
         self.frame = 0
         """The input frame at which the turn was committed."""
         self.audio: list[Samples] = []
@@ -541,7 +546,7 @@ class VoiceLoop:
             self._preparing = asyncio.create_task(self._warm())
         if turn.first_audio:
             latency = TurnLatency(turn.text, turn.stopped, turn.committed, turn.transcript,
-                                  turn.first_token or turn.first_audio, turn.first_audio)
+                                  turn.first_token or turn.first_audio, turn.first_audio, turn.gap)
             self.latencies.append(latency)
             if self.on_latency is not None:
                 self.on_latency(latency)
@@ -565,7 +570,12 @@ class VoiceLoop:
         ready = self._voiced.pop(text, None)
         audio = await ready if ready is not None else await asyncio.to_thread(self.tts.synthesize, text)
         self.sink.play(audio)
-        turn.first_audio = turn.first_audio or time.monotonic()
+        played = time.monotonic()
+        turn.phrases += 1
+        if turn.phrases == 1:
+            turn.first_audio, turn.first_ends = played, played + audio.duration
+        elif turn.phrases == 2:
+            turn.gap = max(0.0, played - turn.first_ends)
         self._chunks.append((text, audio.duration))
 
 
