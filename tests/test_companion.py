@@ -269,3 +269,29 @@ async def test_what_the_user_said_and_the_finished_reply_are_synced_to_disk(stor
     assert any("Papers can carry a lot of weight." in what and "'complete'" in what for what in synced)
     assert any(how == "NORMAL" and "'streaming'" in what for how, what in commits)
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
+
+
+async def test_after_a_typed_reply_the_model_reads_the_finished_exchange(store) -> None:
+    """The next reply then reads only its new line and memory note (a local model keeps what it has read)."""
+
+    class Reading(FakeLLM):
+        def __init__(self) -> None:
+            super().__init__(["Divorce papers can be heavy."])
+            self.read: list[list[Message]] = []
+
+        async def prepare(self, messages: Sequence[Message]) -> None:
+            self.read.append(list(messages))
+
+    llm = Reading()
+    companion = await onboarded(store, llm)
+    llm.read.clear()
+    await collect(companion, "I found the divorce papers")
+    await asyncio.sleep(0)  # the reading is a task of its own: the reply is not kept waiting for it
+    assert companion._reading is not None
+    await companion._reading
+    assert [m.content for m in llm.read[-1][-2:]] == ["I found the divorce papers", "Divorce papers can be heavy."]
+    assert all(m.role != "user" or "…" not in m.content for m in llm.read[-1])  # not the placeholder line
+    llm.read.clear()
+    [_ async for _ in companion.say("Tell me more", spoken=True)]
+    await asyncio.sleep(0)
+    assert not llm.read  # a voice reads ahead itself

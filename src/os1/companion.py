@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from os1.context import Budget, Context, build_context, fit_memories, history_budget, turns_in_view
-from os1.errors import InputError, ModelError
+from os1.errors import InputError, ModelError, OS1Error
 from os1.events import (
     CompanionEvent,
     ContextShown,
@@ -160,6 +160,10 @@ class Companion:
         self.flush_seconds = flush_seconds
         self._history_from = 0
         """The id of the history window's first turn, kept while it fits (`context.window_start`)."""
+        self.read_ahead = True
+        """After a typed reply, the model reads the finished exchange while the user writes the next line, so
+        the next reply reads only the new line and its memory note."""
+        self._reading: asyncio.Future[None] | None = None
         self.session_id: int | None = None
         self.store.recover_streaming()
 
@@ -226,9 +230,12 @@ class Companion:
         """
         async with aclosing(self._say(text, at, prepared, commit, preview, amend, show_context, spoken)) as events:
             async for event in events:
-                if isinstance(event, TurnStored) or (isinstance(event, ReplyDone) and event.status == "complete"):
+                finished = isinstance(event, ReplyDone) and event.status == "complete"
+                if isinstance(event, TurnStored) or finished:
                     await self.store.synced()
                 yield event
+                if finished and not spoken and self.read_ahead:  # a voice reads ahead itself (`prepare`)
+                    self._reading = asyncio.ensure_future(self._read_history(self.llm))
 
     async def _say(self, text: str, at: datetime | None, prepared: Prepared | None, commit: Awaitable[bool] | None,
                    preview: Preview | None, amend: int | None, show_context: bool,
@@ -279,8 +286,7 @@ class Companion:
         turn = self._turn()
         speaker = self.voice_llm or self.llm  # only a voice prepares
         if not partial.strip():
-            context = self._context("…", [], history, now(), turn)
-            await speaker.prepare(context.messages[:-2])
+            await self._read_history(speaker, history, turn)
             return None
         text = clean_input(partial)
         kept = self._usable(keep, amend)
@@ -294,6 +300,14 @@ class Companion:
         context = self._context(text, memories, history, when, turn)
         await speaker.prepare(context.messages)
         return Prepared(text, tuple(memories), tuple(history), when)
+
+    async def _read_history(self, llm: LLM, history: list[Turn] | None = None,
+                            turn: _TurnState | None = None) -> None:
+        """Have `llm` read the persona and the conversation so far (a hint: errors are the next reply's)."""
+        with contextlib.suppress(OS1Error):
+            history = self._history() if history is None else history
+            context = self._context("…", [], history, now(), turn or self._turn())
+            await llm.prepare(context.messages[:-2])
 
     def _history(self, amend: int | None = None) -> list[Turn]:
         """The recent turns the context is built from; before the turn being amended when there is one."""
