@@ -114,7 +114,7 @@ async def measure(turns: int, segmenter: SegmenterConfig, spec: str = "embedded"
     total = [r["first_audio_ms"] for r in rows]
     memory.close()
     db.close()
-    first_words = voice.opener.name if isinstance(voice, Relay) else spec
+    first_words = settings.voice_opener if isinstance(voice, Relay) else spec
     return {"model": spec, "first_words": first_words, "turns": len(rows), "p50_ms": round(percentile(total, 50)),
             "p95_ms": round(percentile(total, 95)),
             "withdrawn": loop.withdrawn,

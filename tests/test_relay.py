@@ -42,6 +42,9 @@ async def test_the_quick_model_begins_and_the_main_one_goes_on_from_its_words() 
     asked = [Message("system", "You are Samantha."), Message("user", "I had a long day at work.")]
     reply = "".join([delta async for delta in relay.stream(asked, max_tokens=64)])
     assert reply == "Oh, that sounds like a hard day. What happened?"
+    other = Relay(Continuing([" goes on."]), lambda: FakeLLM(["Well then, it"]))
+    pieces = [delta async for delta in other.stream(asked)]
+    assert pieces[0] == "Well then, "  # whole: a voice can speak it before the main model's first word
     assert quick.cancelled == 1  # stopped after its two words
     assert main.calls[-1] == [*asked, Message("assistant", "Oh, that")]  # continued, not answered
     assert main.prepared[-1] == [*asked, Message("assistant", "")]  # read up to its reply meanwhile

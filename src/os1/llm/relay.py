@@ -15,7 +15,7 @@ import re
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 
-from os1.errors import ConfigError, ModelError
+from os1.errors import ConfigError, ModelError, OS1Error
 from os1.llm.base import LLM, Message
 
 OPENING_WORDS = 2
@@ -51,17 +51,23 @@ class Relay(LLM):
         self.context_tokens = main.context_tokens
         self.can_continue = True
 
-    @property
-    def opener(self) -> LLM:
+    async def opener(self) -> LLM:
+        """The quick model, opened on first use on a thread (loading it, and checking once in a child process
+        that it runs on this CPU, takes seconds the event loop must not wait)."""
         if self._opener is None:
-            self._opener = self._open_opener()
+            opened = await asyncio.to_thread(self._open_opener)
+            self._opener = self._opener or opened
         return self._opener
 
     def count_tokens(self, text: str) -> int:
         return self.main.count_tokens(text)
 
     async def prepare(self, messages: Sequence[Message]) -> None:
-        await asyncio.gather(self.opener.prepare(messages), self.main.prepare(messages))
+        await asyncio.gather(self._prepare_opener(messages), self.main.prepare(messages))
+
+    async def _prepare_opener(self, messages: Sequence[Message]) -> None:
+        with contextlib.suppress(OS1Error):  # without it the main model answers alone
+            await (await self.opener()).prepare(messages)
 
     async def stream(self, messages: Sequence[Message], *, max_tokens: int = 256,
                      temperature: float = 0.7) -> AsyncGenerator[str, None]:
@@ -74,12 +80,18 @@ class Relay(LLM):
         try:
             first = await self._first_words(messages, temperature)
             if first:
-                yield first
+                yield first + " "  # the space says the phrase is whole: speech can start on it now
             with contextlib.suppress(ModelError):  # a hint: the continuation reads what it still needs
                 await reading
             going_on = [*messages, Message("assistant", first)] if first else list(messages)
             async with aclosing(self.main.stream(going_on, max_tokens=max_tokens, temperature=temperature)) as rest:
+                lead = bool(first)  # the continuation's own first space came with the opening
                 async for delta in rest:
+                    if lead:
+                        delta = delta.lstrip()
+                        if not delta:
+                            continue
+                        lead = False
                     yield delta
         finally:
             if not reading.done():
@@ -91,13 +103,14 @@ class Relay(LLM):
         """The opener's first words; '' if it fails or says nothing (the main model then answers alone)."""
         text = ""
         try:
-            async with aclosing(self.opener.stream(messages, max_tokens=OPENING_TOKENS,
-                                                   temperature=temperature)) as deltas:
+            opener = await self.opener()
+            async with aclosing(opener.stream(messages, max_tokens=OPENING_TOKENS,
+                                              temperature=temperature)) as deltas:
                 async for delta in deltas:
                     text += delta
                     if (done := opening(text)) is not None:
                         return done
-        except ModelError:
+        except OS1Error:  # it could not be opened, or failed: the main model answers alone
             return ""
         return text.strip()
 
