@@ -1,12 +1,13 @@
 """Time to the first token of a reply (p50/p95) and tokens per second, in a conversation under way.
 
-    .venv/bin/python benchmarks/first_token.py [--model SPEC] [--prompts 24] [--threads 1] [--max-tokens 64]
+    .venv/bin/python benchmarks/first_token.py [--model SPEC] [--prompts 24] [--threads 1] [--max-tokens 64] [--pause 3]
 
 Each prompt is a turn of one conversation through `Companion.say`, as `os1 chat` runs it: the persona, the
 recent turns, the memory note recalled for the line (the memory holds twelve turns of earlier sessions), then the
 line. The clock runs from `say` to the first reply text, so it includes recall and the model reading what is new
-in its context. The first turn (the model reads its whole persona) is reported apart. The last line is one JSON
-object.
+in its context. Between turns the user reads the reply and types the next line (`--pause`, 3 s; the model reads
+the finished exchange meanwhile, as it does in `os1 chat`). The first turn (the model reads its whole persona) is
+reported apart. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ PAST = [
 ]
 
 
-async def measure(spec: str, prompts: list[str], threads: int, max_tokens: int) -> dict[str, float]:
+async def measure(spec: str, prompts: list[str], threads: int, max_tokens: int,
+                  pause: float = 3.0) -> dict[str, float]:
     settings = Settings(home=Path(tempfile.mkdtemp()), model=spec, llm_threads=threads)
     started = time.perf_counter()
     model = get_model(spec, settings)
@@ -64,6 +66,8 @@ async def measure(spec: str, prompts: list[str], threads: int, max_tokens: int) 
     rates: list[float] = []
     cold = 0.0
     for i, prompt in enumerate(prompts):
+        if i:
+            await asyncio.sleep(pause)  # the user reads the reply, then types
         t0 = time.perf_counter()
         first = end = 0.0
         tokens = 0
@@ -89,7 +93,7 @@ async def measure(spec: str, prompts: list[str], threads: int, max_tokens: int) 
           f"tokens/s median {statistics.median(rates):.1f}")
     return {"model": spec, "ttft_p50_ms": round(percentile(ttfts, 50), 1),
             "ttft_p95_ms": round(percentile(ttfts, 95), 1), "tokens_per_s": round(statistics.median(rates), 1),
-            "first_turn_ms": round(cold * 1000), "load_ms": round(load_s * 1000)}
+            "first_turn_ms": round(cold * 1000), "load_ms": round(load_s * 1000), "pause_s": pause}
 
 
 def main() -> None:
@@ -98,11 +102,12 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=len(PROMPTS))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--pause", type=float, default=3.0, help="seconds between a reply and the next line")
     args = parser.parse_args()
     prompts = (PROMPTS * (args.prompts // len(PROMPTS) + 1))[: max(2, args.prompts)]
     print(f"machine: {machine()}")
-    print(f"model: {args.model}, threads {args.threads}, max_tokens {args.max_tokens}")
-    print(json.dumps(asyncio.run(measure(args.model, prompts, args.threads, args.max_tokens))))
+    print(f"model: {args.model}, threads {args.threads}, max_tokens {args.max_tokens}, {args.pause:g} s between turns")
+    print(json.dumps(asyncio.run(measure(args.model, prompts, args.threads, args.max_tokens, args.pause))))
 
 
 if __name__ == "__main__":
