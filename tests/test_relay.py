@@ -47,7 +47,6 @@ async def test_the_quick_model_begins_and_the_main_one_goes_on_from_its_words() 
     assert pieces[0] == "Well then, "  # whole: a voice can speak it before the main model's first word
     assert quick.cancelled == 1  # stopped after its two words
     assert main.calls[-1] == [*asked, Message("assistant", "Oh, that")]  # continued, not answered
-    assert main.prepared[-1] == [*asked, Message("assistant", "")]  # read up to its reply meanwhile
 
 
 async def test_without_the_quick_model_the_main_one_answers_alone() -> None:

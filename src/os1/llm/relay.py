@@ -2,9 +2,10 @@
 
 A spoken reply is heard from its first phrase. The 1.5B brain on this 2-core box takes about a second to its
 first words in a conversation (it reads the turn's new tokens at ~38 a second), the 135M one a fifth of that.
-So for speech the small model writes the first `OPENING_WORDS` words; meanwhile the main model reads the prompt
-up to its own reply (`prepare`), then continues the reply from the small model's words as if it had written them
-(`can_continue`): what follows, and so what the reply says, is the main model's.
+So for speech the small model writes the first `OPENING_WORDS` words, and while they are spoken the main model
+reads the rest of its prompt and continues the reply from the small model's words as if it had written them
+(`can_continue`): what follows, and so what the reply says, is the main model's. While the user speaks, both
+read ahead (`prepare`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 
-from os1.errors import ConfigError, ModelError, OS1Error
+from os1.errors import ConfigError, OS1Error
 from os1.llm.base import LLM, Message
 
 OPENING_WORDS = 2
@@ -76,28 +77,21 @@ class Relay(LLM):
                 async for delta in rest:
                     yield delta
             return
-        reading = asyncio.ensure_future(self.main.prepare([*messages, Message("assistant", "")]))
-        try:
-            first = await self._first_words(messages, temperature)
-            if first:
-                yield first + " "  # the space says the phrase is whole: speech can start on it now
-            with contextlib.suppress(ModelError):  # a hint: the continuation reads what it still needs
-                await reading
-            going_on = [*messages, Message("assistant", first)] if first else list(messages)
-            async with aclosing(self.main.stream(going_on, max_tokens=max_tokens, temperature=temperature)) as rest:
-                lead = bool(first)  # the continuation's own first space came with the opening
-                async for delta in rest:
-                    if lead:
-                        delta = delta.lstrip()
-                        if not delta:
-                            continue
-                        lead = False
-                    yield delta
-        finally:
-            if not reading.done():
-                reading.cancel()
-                with contextlib.suppress(asyncio.CancelledError, ModelError):
-                    await reading
+        # The main model reads only once the quick one has spoken: on two cores, the two reading side by side
+        # (and the voice synthesising the first words) slowed both.
+        first = await self._first_words(messages, temperature)
+        if first:
+            yield first + " "  # the space says the phrase is whole: speech can start on it now
+        going_on = [*messages, Message("assistant", first)] if first else list(messages)
+        async with aclosing(self.main.stream(going_on, max_tokens=max_tokens, temperature=temperature)) as rest:
+            lead = bool(first)  # the continuation's own first space came with the opening
+            async for delta in rest:
+                if lead:
+                    delta = delta.lstrip()
+                    if not delta:
+                        continue
+                    lead = False
+                yield delta
 
     async def _first_words(self, messages: Sequence[Message], temperature: float) -> str:
         """The opener's first words; '' if it fails or says nothing (the main model then answers alone)."""
