@@ -295,3 +295,6 @@ async def test_after_a_typed_reply_the_model_reads_the_finished_exchange(store) 
     [_ async for _ in companion.say("Tell me more", spoken=True)]
     await asyncio.sleep(0)
     assert not llm.read  # a voice reads ahead itself
+    remote = await onboarded(store, FakeLLM())  # a model with nothing to read ahead is not asked to
+    [_ async for _ in remote.say("Hello")]
+    assert remote._reading is None

@@ -234,7 +234,7 @@ class Companion:
                 if isinstance(event, TurnStored) or finished:
                     await self.store.synced()
                 yield event
-                if finished and not spoken and self.read_ahead:  # a voice reads ahead itself (`prepare`)
+                if finished and not spoken and self.read_ahead and self.llm.reads_ahead:  # a voice: `prepare`
                     self._reading = asyncio.ensure_future(self._read_history(self.llm))
 
     async def _say(self, text: str, at: datetime | None, prepared: Prepared | None, commit: Awaitable[bool] | None,

@@ -51,6 +51,11 @@ class LLM(ABC):
         """
         return None
 
+    @property
+    def reads_ahead(self) -> bool:
+        """Whether `prepare` does anything (a local model's does; a remote one has nothing to read ahead)."""
+        return type(self).prepare is not LLM.prepare
+
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes; backends with a tokenizer override this rough estimate."""
         return max(1, (len(text.encode("utf-8")) + 3) // 4)
