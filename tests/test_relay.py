@@ -46,7 +46,7 @@ async def test_the_quick_model_begins_and_the_main_one_goes_on_from_its_words() 
     pieces = [delta async for delta in other.stream(asked)]
     assert pieces[0] == "Well then, "  # whole: a voice can speak it before the main model's first word
     assert quick.cancelled == 1  # stopped after its two words
-    assert main.calls[-1] == [*asked, Message("assistant", "Oh, that")]  # continued, not answered
+    assert main.calls[-1] == [*asked, Message("assistant", "Oh, that ")]  # continued, not answered
 
 
 async def test_without_the_quick_model_the_main_one_answers_alone() -> None:

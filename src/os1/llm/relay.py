@@ -82,7 +82,8 @@ class Relay(LLM):
         first = await self._first_words(messages, temperature)
         if first:
             yield first + " "  # the space says the phrase is whole: speech can start on it now
-        going_on = [*messages, Message("assistant", first)] if first else list(messages)
+        # with its space: the opening said a word follows, so the main model goes on with one (not ", but")
+        going_on = [*messages, Message("assistant", first + " ")] if first else list(messages)
         async with aclosing(self.main.stream(going_on, max_tokens=max_tokens, temperature=temperature)) as rest:
             lead = bool(first)  # the continuation's own first space came with the opening
             async for delta in rest:
