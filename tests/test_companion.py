@@ -298,3 +298,21 @@ async def test_after_a_typed_reply_the_model_reads_the_finished_exchange(store) 
     remote = await onboarded(store, FakeLLM())  # a model with nothing to read ahead is not asked to
     [_ async for _ in remote.say("Hello")]
     assert remote._reading is None
+
+
+async def test_reading_ahead_outlives_a_closed_store_quietly(settings) -> None:
+    """A script (or a server) may close the database right after the last reply: the reading that follows a
+    reply must not touch it then (it crashed as 'Task exception was never retrieved')."""
+    from os1.memory import Database
+
+    class Reading(FakeLLM):
+        async def prepare(self, messages: Sequence[Message]) -> None:
+            await asyncio.sleep(0.01)
+
+    db = Database(settings.db_path)
+    companion = await onboarded(db.user("ada"), Reading())
+    await collect(companion, "I found the divorce papers")
+    db.close()
+    assert companion._reading is not None
+    await asyncio.wait([companion._reading])
+    assert companion._reading.exception() is None

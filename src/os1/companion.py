@@ -130,6 +130,12 @@ class _Pump:
             await self._task
 
 
+async def _quietly(reading: Awaitable[None]) -> None:
+    """Await a model's reading ahead, a hint: its failure (or a model closed meanwhile) is the next reply's."""
+    with contextlib.suppress(OS1Error, RuntimeError):
+        await reading
+
+
 def gap_words(seconds: float) -> str:
     """`3 days`, `2 weeks`… for a welcome back after a while; '' when it was recent."""
     days = int(seconds // 86400)
@@ -235,7 +241,7 @@ class Companion:
                     await self.store.synced()
                 yield event
                 if finished and not spoken and self.read_ahead and self.llm.reads_ahead:  # a voice: `prepare`
-                    self._reading = asyncio.ensure_future(self._read_history(self.llm))
+                    self._read_ahead()
 
     async def _say(self, text: str, at: datetime | None, prepared: Prepared | None, commit: Awaitable[bool] | None,
                    preview: Preview | None, amend: int | None, show_context: bool,
@@ -286,7 +292,7 @@ class Companion:
         turn = self._turn()
         speaker = self.voice_llm or self.llm  # only a voice prepares
         if not partial.strip():
-            await self._read_history(speaker, history, turn)
+            await _quietly(speaker.prepare(self._history_messages(history, turn)))
             return None
         text = clean_input(partial)
         kept = self._usable(keep, amend)
@@ -301,13 +307,15 @@ class Companion:
         await speaker.prepare(context.messages)
         return Prepared(text, tuple(memories), tuple(history), when)
 
-    async def _read_history(self, llm: LLM, history: list[Turn] | None = None,
-                            turn: _TurnState | None = None) -> None:
-        """Have `llm` read the persona and the conversation so far (a hint: errors are the next reply's)."""
-        with contextlib.suppress(OS1Error):
-            history = self._history() if history is None else history
-            context = self._context("…", [], history, now(), turn or self._turn())
-            await llm.prepare(context.messages[:-2])
+    def _history_messages(self, history: list[Turn], turn: _TurnState) -> list[Message]:
+        """The persona and the conversation so far, as the next reply's context begins."""
+        return self._context("…", [], history, now(), turn).messages[:-2]
+
+    def _read_ahead(self) -> None:
+        """Have the model read the finished exchange while the user writes. What it reads is gathered now, while
+        the store is surely open (a script may close it right after the reply); the model reads it in a task."""
+        messages = self._history_messages(self._history(), self._turn())
+        self._reading = asyncio.ensure_future(_quietly(self.llm.prepare(messages)))
 
     def _history(self, amend: int | None = None) -> list[Turn]:
         """The recent turns the context is built from; before the turn being amended when there is one."""
