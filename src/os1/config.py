@@ -61,9 +61,11 @@ class Settings:
     llm_threads: int = 1
     """CPU threads for the in-process model. One: on a two-core machine two llama.cpp threads collapse (0.6-1.1
     CPU-seconds a token against 0.16 on one) as soon as anything else runs, as the voice and memory always do."""
-    voice_opener: str = "tiny"
-    """The quick model that says a spoken reply's first words when the main one is a large local model, which
-    goes on from them (`llm/relay.py`); `none`: the main model speaks for itself."""
+    voice_opener: str = "none"
+    """A quick model (`tiny`, `qwen-0.5b`) to say a spoken reply's first two words when the main one is a large
+    local model, which goes on from them (`llm/relay.py`); `none`, the default: the main model speaks for
+    itself. Measured (docs/benchmarks.md, "Voice"): `tiny` first brings the 1.5B's median wait from ~1.1 s to
+    ~0.7 s, but its openings steer the brain wrong (5 of 12 probes answered against 12)."""
     user: str = "local"
     """Whose OS the terminal (`os1 chat`, `talk`, `memory`, `key`) and a local-mode server are: `local` until an
     account takes this machine's conversation over (`os1 user add NAME --owner` sets it to NAME)."""

@@ -5,7 +5,8 @@ first words in a conversation (it reads the turn's new tokens at ~38 a second), 
 So for speech the small model writes the first `OPENING_WORDS` words, and while they are spoken the main model
 reads the rest of its prompt and continues the reply from the small model's words as if it had written them
 (`can_continue`): what follows, and so what the reply says, is the main model's. While the user speaks, both
-read ahead (`prepare`).
+read ahead (`prepare`). Opt-in (`Settings.voice_opener`): measured, the quick model's openings steer the brain
+wrong too often (docs/benchmarks.md, "Voice").
 """
 
 from __future__ import annotations
