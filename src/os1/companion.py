@@ -549,7 +549,7 @@ class Companion:
         with self.store.transaction():
             self.store.update_turn(reply_id, text.strip(), status)
             if self.memory is not None and status == "complete":
-                self.memory.index_turn(reply_id, new=True)  # a streaming reply is never in the index
+                self.memory.index_turn(reply_id)  # not `new`: a voice's speculative reply may be there already
 
     def truncate_reply(self, turn_id: int, spoken: str) -> None:
         """Keep only the words of a reply that were actually heard (the user cut in), marked interrupted."""
