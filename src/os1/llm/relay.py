@@ -35,7 +35,7 @@ def opening(text: str) -> str | None:
     done = _WORD_DONE.match(text)
     if done:
         return done.group(0).rstrip()
-    if _SENTENCE_END.search(text.strip()) and text.strip():
+    if _SENTENCE_END.search(text.strip()):
         return text.strip()
     return None
 

@@ -150,8 +150,8 @@ class Memory:
 
     def index_turn(self, turn_id: int, *, new: bool = False) -> None:
         """Put a complete turn in the full-text index, refresh its predecessor (whose context it now is),
-        and queue the background work of both. `new`: the turn is not indexed yet (a reply that was streaming,
-        a turn just inserted)."""
+        and queue the background work of both. `new`: the turn was inserted in this transaction, so it is not in
+        the index yet (a finished reply may be: a voice's speculative reply is indexed as it goes)."""
         with self.store.transaction():
             self._index_turn(turn_id, new)
         self.kick()

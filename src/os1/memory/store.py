@@ -250,8 +250,8 @@ class Database:
         return UserStore(self, int(row[0]), name)
 
     def close(self) -> None:
-        if getattr(self, "_syncer", None) is not None:
-            self._syncer.shutdown(wait=True)  # type: ignore[union-attr]
+        if self._syncer is not None:  # set before anything in __init__ can fail
+            self._syncer.shutdown(wait=True)
             self._syncer = None
         conn = getattr(self, "_conn", None)
         if conn is not None:

@@ -249,7 +249,6 @@ class _Turn:
         self.committed = self.first_token = self.first_audio = 0.0
         self.first_ends = self.gap = 0.0
         """When the first phrase has played out; how long the second came after it."""
-        self.phrases = 0
         self.frame = 0
         """The input frame at which the turn was committed."""
         self.audio: list[Samples] = []
@@ -571,10 +570,9 @@ class VoiceLoop:
         audio = await ready if ready is not None else await asyncio.to_thread(self.tts.synthesize, text)
         self.sink.play(audio)
         played = time.monotonic()
-        turn.phrases += 1
-        if turn.phrases == 1:
+        if not self._chunks:  # this reply's first phrase
             turn.first_audio, turn.first_ends = played, played + audio.duration
-        elif turn.phrases == 2:
+        elif len(self._chunks) == 1:
             turn.gap = max(0.0, played - turn.first_ends)
         self._chunks.append((text, audio.duration))
 
