@@ -15,20 +15,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from os1.memory import facts, ranking, textproc
 from os1.memory.backlog import Backlog
+from os1.memory.batching import QueryBatcher
 from os1.memory.embeddings import Embedder
 from os1.memory.extract import Extracted, extract
 from os1.memory.store import Turn, TurnStatus, UserStore, now
 from os1.memory.tables import DONE, EMBED, Item, MemoryTables, memory_doc, turn_doc
 from os1.memory.timeparse import describe, iso_span
 from os1.memory.vectors import VectorIndex
-
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
 
 Extractor = Callable[[Turn], Awaitable[list[Extracted]]]
 """Finds memory items in a turn beside the rules, e.g. `LLMExtractor` with a capable model."""
@@ -85,22 +82,24 @@ def _background_priority() -> None:
 
 @dataclass(frozen=True)
 class Workers:
-    """The threads memory works on: one embeds in the background (at the lowest priority), two search and
-    embed queries. A server shares them among all its users (thousands of users must not mean thousands of
-    threads)."""
+    """The threads memory works on: one embeds in the background (at the lowest priority), two search the
+    full-text index, one embeds queries (those waiting together: `QueryBatcher`). A server shares them among
+    all its users (thousands of users must not mean thousands of threads)."""
 
     embed: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-embed",
                                                    initializer=_background_priority))
     search: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="os1-search"))
+    queries: QueryBatcher = field(default_factory=QueryBatcher)
     backlog: Backlog = field(default_factory=Backlog)
     """Users whose background work waits for the embedding thread: two run at a time."""
 
     def close(self) -> None:
-        """Stop both threads, dropping work not yet started."""
+        """Stop the threads, dropping work not yet started."""
         self.embed.shutdown(wait=False, cancel_futures=True)
         self.search.shutdown(wait=False, cancel_futures=True)
+        self.queries.close()
 
 
 class Memory:
@@ -349,12 +348,6 @@ class Memory:
         self._speakers = None
 
     # reading ------------------------------------------------------------------------------------
-    def _embed_query(self, query: str) -> npt.NDArray[np.float32] | None:
-        if self.embedder is None:
-            return None
-        vector: npt.NDArray[np.float32] = self.embedder.embed([query])[0]
-        return vector
-
     async def recall(self, query: str, *, k: int = 10, at: datetime | None = None,
                      distinct: bool = True) -> list[Recollection]:
         """The `k` memories most worth having in mind for `query`, best first.
@@ -367,12 +360,13 @@ class Memory:
             plan = ranking.anchored(plan, self._anchor_date(plan.anchor.event))
         index = self._vectors()
         # The full-text search and the query's embedding run on threads (both release the GIL) while the event
-        # loop serves other sessions; the connection is shared, and SQLite serialises its use.
+        # loop serves other sessions; the connection is shared, and SQLite serialises its use. Queries of users
+        # talking at the same moment are embedded together.
         text_job = self._searcher.submit(self._text_hits, plan.words) if plan.words else None
         hits = None
-        if index is not None and len(index):
-            vector = await asyncio.wrap_future(self._searcher.submit(self._embed_query, plan.dense_query or query))
-            hits = index.search(vector, ranking.CANDIDATES) if vector is not None else None
+        if index is not None and len(index) and self.embedder is not None:
+            job = self._workers.queries.submit(self.embedder, plan.dense_query or query)
+            hits = index.search(await asyncio.wrap_future(job), ranking.CANDIDATES)
         text_hits = await asyncio.wrap_future(text_job) if text_job is not None else {}
         cosines = {key[1]: score for key, score in hits.top.items()} if hits else {}
         days = ranking.days_asked(plan)
