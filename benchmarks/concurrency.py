@@ -49,8 +49,10 @@ talk at once: a line a minute each is a steady conversation, typing and reading 
 `error` (`busy`, `rate_limited`…), a reply not `complete`, a lost connection or no reply in 60 s is an error.
 
 It prints the machine, the load average before and after (other work on the machine slows the server), the CPU
-the server and the clients used, the background memory work left undone when the turns ended (the embedder
-falling behind), and ends with one JSON line: `{"sessions": N, "p99_ms": …, "kb_per_idle_session": …}`.
+the server and the clients used, the server's pauses in the window (its event loop late by over 50 ms for a
+10 ms timer, and garbage collections over 20 ms: when, and how long), the background memory work left undone
+when the turns ended (the embedder falling behind), and ends with one JSON line:
+`{"sessions": N, "p99_ms": …, "kb_per_idle_session": …}`.
 `--profile FILE` runs the server under cProfile (slower; its event loop's thread only) and prints its busiest
 functions; `--timeline FILE` keeps every measured turn's start and latency.
 """
@@ -166,7 +168,7 @@ def serve(home: Path, port: int, embedder: str, profile: str) -> None:
     settings = Settings(home=home, model="bench")
     with contextlib.ExitStack() as stack:
         opener = stack.enter_context(shared_opener(settings, embed=False)) if embedder == "none" else None
-        app = create_app(settings, opener=opener, accounts=True)
+        app = watched(create_app(settings, opener=opener, accounts=True), home / STALLS)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
                                 log_level="warning", ws_max_size=WS_MAX_BYTES, backlog=16384, lifespan="on")
         server = uvicorn.Server(config)
@@ -182,6 +184,59 @@ def serve(home: Path, port: int, embedder: str, profile: str) -> None:
         finally:
             profiler.disable()
             profiler.dump_stats(profile)
+
+
+STALLS = "stalls.jsonl"
+LAG_STEP_S = 0.01
+LAG_MS = 50.0
+GC_MS = 20.0
+
+
+def watched(app: Any, path: Path) -> Any:
+    """The app, with the server's pauses written to `path` as they happen (one JSON line each, times on the
+    system's monotonic clock, which the clients share): garbage collections over `GC_MS`, and the event loop
+    late by more than `LAG_MS` for a 10 ms timer (whatever held it: a collection, a slow statement, a queue)."""
+    import gc
+
+    out = path.open("a", buffering=1)
+    began: list[float] = []
+
+    def collected(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            began[:] = [time.monotonic()]
+        elif began and (ms := (time.monotonic() - began[0]) * 1000) > GC_MS:
+            out.write(json.dumps({"gc": info["generation"], "at": began[0], "ms": round(ms, 1)}) + "\n")
+
+    async def watch() -> None:
+        while True:
+            due = time.monotonic() + LAG_STEP_S
+            await asyncio.sleep(LAG_STEP_S)
+            if (late := (time.monotonic() - due) * 1000) > LAG_MS:
+                out.write(json.dumps({"lag": round(late, 1), "at": due}) + "\n")
+
+    tasks: list[asyncio.Task[None]] = []
+
+    async def wrapper(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" and not tasks:
+            gc.callbacks.append(collected)
+            tasks.append(asyncio.get_running_loop().create_task(watch()))
+        await app(scope, receive, send)
+
+    return wrapper
+
+
+def stalls_report(path: Path, start: float, end: float) -> str:
+    """What `watched` saw during the measured window."""
+    events = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    events = [e for e in events if start <= e["at"] <= end]
+    lags = sorted((e for e in events if "lag" in e), key=lambda e: -e["lag"])
+    collections = Counter(e["gc"] for e in events if "gc" in e)
+    longest = {g: max(e["ms"] for e in events if e.get("gc") == g) for g in collections}
+    worst = ", ".join(f"{e['at'] - start:.0f} s: {e['lag']:.0f} ms" for e in sorted(lags[:6], key=lambda e: e["at"]))
+    return (f"event loop late over {LAG_MS:.0f} ms: {len(lags)} times" + (f" (longest {worst})" if lags else "")
+            + "; collections over {:.0f} ms: {}".format(GC_MS, ", ".join(
+                f"generation {g}: {n} (longest {longest[g]:.0f} ms)" for g, n in sorted(collections.items()))
+                or "none"))
 
 
 # Setting up the users ------------------------------------------------------------------------------------
@@ -680,6 +735,7 @@ def main() -> None:
         for proc in procs:
             proc.join(30)
         backlog = pending_turns(home)
+        stalls = stalls_report(home / STALLS, start, end)
     finally:
         stop(server)
         log.close()
@@ -723,6 +779,7 @@ def main() -> None:
     print(f"CPU: server {cpu_server:.1f} s ({100 * cpu_server / window:.0f}% of one core, "
           f"{1000 * cpu_server / len(done):.1f} ms per turn), clients {cpu_clients:.1f} s; "
           f"server RSS after the turns {rss_after / 1024:.1f} MiB")
+    print(f"pauses in the window: {stalls}")
     print(f"background memory work not done when the turns ended: {backlog} turns")
     print(f"load average after: {load()}")
     if args.profile:
