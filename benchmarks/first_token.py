@@ -6,8 +6,11 @@ Each prompt is a turn of one conversation through `Companion.say`, as `os1 chat`
 recent turns, the memory note recalled for the line (the memory holds twelve turns of earlier sessions), then the
 line. The clock runs from `say` to the first reply text, so it includes recall and the model reading what is new
 in its context. Between turns the user reads the reply and types the next line (`--pause`, 3 s; the model reads
-the finished exchange meanwhile, as it does in `os1 chat`). The first turn (the model reads its whole persona) is
-reported apart. The last line is one JSON object.
+the finished exchange meanwhile, as it does in `os1 chat`). With `--typing CPS` the user then types the line at
+CPS characters a second, and each word ended (a space) is a draft, as the page sends it (`TypingAhead`, as the
+page's socket uses it: the reply is prepared for the words typed so far; the last word, sent with Enter at
+once, is read only after). The first turn (the model reads its whole persona) is reported apart. The last
+line is one JSON object.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from os1.companion import Companion
 from os1.config import Settings
 from os1.events import ReplyDelta, ReplyDone
 from os1.llm import get_model
+from os1.typing_ahead import TypingAhead
 
 PROMPTS = [
     "Hi! How are you?", "I had a rough day at work.", "What should I cook tonight?",
@@ -53,8 +57,16 @@ PAST = [
 ]
 
 
+async def type_line(typing: TypingAhead, line: str, cps: float) -> None:
+    """Type `line` at `cps` characters a second; each word ended is a draft."""
+    for end, char in enumerate(line, 1):
+        await asyncio.sleep(1 / cps)
+        if char == " ":
+            typing.update(line[:end])
+
+
 async def measure(spec: str, prompts: list[str], threads: int, max_tokens: int,
-                  pause: float = 3.0) -> dict[str, float]:
+                  pause: float = 3.0, typing_cps: float = 0.0) -> dict[str, float | str]:
     settings = Settings(home=Path(tempfile.mkdtemp()), model=spec, llm_threads=threads)
     started = time.perf_counter()
     model = get_model(spec, settings)
@@ -62,16 +74,20 @@ async def measure(spec: str, prompts: list[str], threads: int, max_tokens: int,
     db, store, memory = await returning_user(settings, PROFILE, PAST)
     companion = Companion(store, model, max_reply_tokens=max_tokens, memory=memory)
     companion.start_session()
+    typing = TypingAhead(companion)
     ttfts: list[float] = []
     rates: list[float] = []
     cold = 0.0
     for i, prompt in enumerate(prompts):
         if i:
             await asyncio.sleep(pause)  # the user reads the reply, then types
+        if i and typing_cps:
+            await type_line(typing, prompt, typing_cps)
         t0 = time.perf_counter()
+        prepared = await typing.take(prompt)
         first = end = 0.0
         tokens = 0
-        async for event in companion.say(prompt):
+        async for event in companion.say(prompt, prepared=prepared):
             if isinstance(event, ReplyDelta) and not first:
                 first = time.perf_counter()
             elif isinstance(event, ReplyDone):
@@ -93,7 +109,8 @@ async def measure(spec: str, prompts: list[str], threads: int, max_tokens: int,
           f"tokens/s median {statistics.median(rates):.1f}")
     return {"model": spec, "ttft_p50_ms": round(percentile(ttfts, 50), 1),
             "ttft_p95_ms": round(percentile(ttfts, 95), 1), "tokens_per_s": round(statistics.median(rates), 1),
-            "first_turn_ms": round(cold * 1000), "load_ms": round(load_s * 1000), "pause_s": pause}
+            "first_turn_ms": round(cold * 1000), "load_ms": round(load_s * 1000), "pause_s": pause,
+            "typing_cps": typing_cps}
 
 
 def main() -> None:
@@ -103,11 +120,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--pause", type=float, default=3.0, help="seconds between a reply and the next line")
+    parser.add_argument("--typing", type=float, default=0.0, metavar="CPS",
+                        help="type each line at CPS characters a second, each word a draft (0: lines arrive whole)")
     args = parser.parse_args()
     prompts = (PROMPTS * (args.prompts // len(PROMPTS) + 1))[: max(2, args.prompts)]
     print(f"machine: {machine()}")
-    print(f"model: {args.model}, threads {args.threads}, max_tokens {args.max_tokens}, {args.pause:g} s between turns")
-    print(json.dumps(asyncio.run(measure(args.model, prompts, args.threads, args.max_tokens, args.pause))))
+    print(f"model: {args.model}, threads {args.threads}, max_tokens {args.max_tokens}, {args.pause:g} s between turns"
+          + (f", lines typed at {args.typing:g} characters/s" if args.typing else ""))
+    print(json.dumps(asyncio.run(measure(args.model, prompts, args.threads, args.max_tokens, args.pause,
+                                         args.typing))))
 
 
 if __name__ == "__main__":

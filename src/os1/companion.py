@@ -274,8 +274,9 @@ class Companion:
                 yield event
 
     async def prepare(self, partial: str, *, keep: Prepared | None = None, memory_tokens: int | None = None,
-                      amend: int | None = None) -> Prepared | None:
-        """Get ready to answer while the user is still speaking: recall for the words said so far and have the
+                      amend: int | None = None, spoken: bool = True) -> Prepared | None:
+        """Get ready to answer while the user is still speaking (or typing: `spoken=False`, and the model that
+        answers typed lines reads it): recall for the words said so far and have the
         model evaluate the context up to them, so the reply starts the moment they stop. With no words yet,
         the persona and history are evaluated. `keep`: an earlier preparation of this turn whose memories
         still serve (recalling anew changes the context, which then costs more to evaluate). `memory_tokens`
@@ -290,7 +291,7 @@ class Companion:
             return None
         history = self._history(amend)
         turn = self._turn()
-        speaker = self.voice_llm or self.llm  # only a voice prepares
+        speaker = (self.voice_llm or self.llm) if spoken else self.llm
         if not partial.strip():
             await _quietly(speaker.prepare(self._history_messages(history, turn)))
             return None

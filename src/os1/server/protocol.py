@@ -75,6 +75,14 @@ class Say:
 
 
 @dataclass(frozen=True, slots=True)
+class Draft:
+    """What the user has typed so far, not yet sent: the server may get ready to answer it. A hint: nothing is
+    stored or sent back."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Cancel:
     """Stop the reply in progress (its words so far are kept as `interrupted`)."""
 
@@ -113,7 +121,7 @@ class AudioIn:
     """16 kHz mono signed 16-bit little-endian samples: an even number of bytes, at most `MAX_MESSAGE_BYTES`."""
 
 
-ClientEvent = Hello | Ping | Say | Cancel | AudioStart | AudioEnd | EndTurn | Debug | AudioIn
+ClientEvent = Hello | Ping | Say | Draft | Cancel | AudioStart | AudioEnd | EndTurn | Debug | AudioIn
 
 # Server → client (besides the companion's own events, which mirror `os1.events`).
 
@@ -232,6 +240,8 @@ def decode(frame: str | bytes | None) -> ClientEvent:
     kind = data.get("type")
     if kind == "say":
         return Say(_text(data), _moment(data.get("at")))
+    if kind == "draft":
+        return _draft(data)
     if kind == "audio_start":
         return _audio_start(data)
     if kind == "debug":
@@ -288,6 +298,15 @@ def _debug(data: dict[str, Any]) -> Debug:
     if not isinstance(data.get("context"), bool):
         raise ProtocolError("bad_field", "'debug' needs 'context': true or false.")
     return Debug(bool(data["context"]))
+
+
+def _draft(data: dict[str, Any]) -> Draft:
+    extra = set(data) - {"v", "type", "text"}
+    if extra:
+        raise ProtocolError("bad_field", f"'draft' has no field {', '.join(sorted(extra))}.")
+    if not isinstance(data.get("text"), str):
+        raise ProtocolError("bad_field", "'draft' needs a string 'text'.")
+    return Draft(data["text"])
 
 
 def _moment(value: Any) -> datetime | None:

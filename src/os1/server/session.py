@@ -26,6 +26,7 @@ from os1.server.protocol import (
     Cancel,
     ClientEvent,
     Debug,
+    Draft,
     EndTurn,
     Failure,
     Hello,
@@ -39,12 +40,16 @@ from os1.server.protocol import (
     decode,
     encode,
 )
+from os1.typing_ahead import TypingAhead
 
 if TYPE_CHECKING:
     from os1.server.voice import SpeechFactory, VoiceSession
 
 Send = Callable[[str | bytes], Awaitable[None]]
 """Sends one text or binary frame to the client; raises `ClientGone` when it has disconnected."""
+DRAFTS_PER_S = 5
+"""Most drafts a session prepares for in a second (the page sends one when the user pauses or ends a word);
+the others are dropped without a word: a draft is a hint."""
 AUDIO_FRAMES_PER_S = 60
 """Most binary frames a session may send in a second (a microphone sends 10–50: 20–100 ms each)."""
 
@@ -78,6 +83,8 @@ class Session:
         """Whether the client asked for a `context` event before each typed reply (`debug`)."""
         self._explicit_time = explicit_time
         """Whether `say` may carry its own time (`at`): a server for imports and tests."""
+        self._typing = TypingAhead(companion)
+        self._draft_rate = RateLimit(DRAFTS_PER_S)
 
     async def send(self, event: ServerEvent) -> None:
         """Send one event; the reply task, the voice and the reader never interleave a frame."""
@@ -123,6 +130,10 @@ class Session:
             await self.send(Pong())
         elif isinstance(event, Hello):
             await self.hello()
+        elif isinstance(event, Draft):
+            if not self.replying() and (self._voice is None or not self._voice.listening()) \
+                    and self._draft_rate.allow(time.monotonic()):
+                self._typing.update(event.text)
         elif isinstance(event, Cancel):
             await self.cancel()
         elif isinstance(event, Debug):
@@ -215,6 +226,7 @@ class Session:
     async def close(self) -> None:
         """The client is gone: stop the reply (its partial text is stored as interrupted); what the user was
         saying is ended and stored first."""
+        self._typing.close()
         reply = self._reply if self._reply is not None and not self._reply.done() else None
         if reply is not None:
             reply.cancel()
@@ -227,7 +239,8 @@ class Session:
     async def _say(self, event: Say) -> None:
         self._started, self._parts = None, []
         try:
-            async with aclosing(self.companion.say(event.text, at=event.at,
+            prepared = await self._typing.take(event.text) if event.at is None else None
+            async with aclosing(self.companion.say(event.text, at=event.at, prepared=prepared,
                                                    show_context=self._show_context)) as events:
                 async for out in events:
                     if isinstance(out, ReplyStarted):

@@ -288,6 +288,8 @@ $("talk").addEventListener("submit", (e) => {
   busy(true);
   streaming = false;
   opening = false;
+  clearTimeout(draftTimer);
+  drafted = "";
   emit("say", { text: words });
   text.value = "";
   text.style.height = "";
@@ -295,10 +297,27 @@ $("talk").addEventListener("submit", (e) => {
 text.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("talk").requestSubmit(); }
 });
-text.addEventListener("input", () => {
+// What is typed so far goes to the server as a `draft` when the user ends a word or pauses, so the OS can read
+// it ahead and answer sooner once it is sent (a hint: never while a reply is coming, never a line too long).
+const DRAFT_PAUSE_MS = 300;
+let draftTimer = null;
+let drafted = "";
+
+function sendDraft() {
+  clearTimeout(draftTimer);
+  const words = text.value.trim();
+  if (!words || words === drafted || replying || opening || tooLong(words)) return;
+  drafted = words;
+  emit("draft", { text: words });
+}
+
+text.addEventListener("input", (e) => {
   text.style.height = "";
   text.style.height = text.scrollHeight + "px";
   checkLength();
+  clearTimeout(draftTimer);
+  if (e.data === " " || e.data === ",") sendDraft();
+  else draftTimer = setTimeout(sendDraft, DRAFT_PAUSE_MS);
 });
 stop.addEventListener("click", () => emit("cancel", {}));
 $("history").addEventListener("click", () => openDrawer(drawer.hidden));
