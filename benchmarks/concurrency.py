@@ -50,8 +50,9 @@ talk at once: a line a minute each is a steady conversation, typing and reading 
 
 It prints the machine, the load average before and after (other work on the machine slows the server), the CPU
 the server and the clients used, the server's pauses in the window (its event loop late by over 50 ms for a
-10 ms timer, and garbage collections over 20 ms: when, and how long), the background memory work left undone
-when the turns ended (the embedder falling behind), and ends with one JSON line:
+10 ms timer, garbage collections over 20 ms, syncs of the log to disk over 50 ms: when, and how long), the
+background memory work left undone when the turns ended (the embedder falling behind), and ends with one JSON
+line:
 `{"sessions": N, "p99_ms": …, "kb_per_idle_session": …}`.
 `--profile FILE` runs the server under cProfile (slower; its event loop's thread only) and prints its busiest
 functions; `--timeline FILE` keeps every measured turn's start and latency.
@@ -195,11 +196,23 @@ GC_MS = 20.0
 def watched(app: Any, path: Path) -> Any:
     """The app, with the server's pauses written to `path` as they happen (one JSON line each, times on the
     system's monotonic clock, which the clients share): garbage collections over `GC_MS`, and the event loop
-    late by more than `LAG_MS` for a 10 ms timer (whatever held it: a collection, a slow statement, a queue)."""
+    late by more than `LAG_MS` for a 10 ms timer (whatever held it: a collection, a slow statement, a queue), and
+    syncs of the database's log to disk over `LAG_MS` (every turn waits for one)."""
     import gc
 
     out = path.open("a", buffering=1)
     began: list[float] = []
+    fsync = os.fsync
+
+    def timed_fsync(fd: Any) -> None:  # the group sync's thread: a slow disk holds every turn's `turn_stored`
+        start = time.monotonic()
+        try:
+            fsync(fd)
+        finally:
+            if (ms := (time.monotonic() - start) * 1000) > LAG_MS:
+                out.write(json.dumps({"fsync": round(ms, 1), "at": start}) + "\n")
+
+    os.fsync = timed_fsync
 
     def collected(phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
@@ -230,13 +243,17 @@ def stalls_report(path: Path, start: float, end: float) -> str:
     events = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     events = [e for e in events if start <= e["at"] <= end]
     lags = sorted((e for e in events if "lag" in e), key=lambda e: -e["lag"])
+    syncs = sorted((e for e in events if "fsync" in e), key=lambda e: -e["fsync"])
+    slow_syncs = ", ".join(f"{e['at'] - start:.0f} s: {e['fsync']:.0f} ms"
+                           for e in sorted(syncs[:6], key=lambda e: e["at"]))
     collections = Counter(e["gc"] for e in events if "gc" in e)
     longest = {g: max(e["ms"] for e in events if e.get("gc") == g) for g in collections}
     worst = ", ".join(f"{e['at'] - start:.0f} s: {e['lag']:.0f} ms" for e in sorted(lags[:6], key=lambda e: e["at"]))
     return (f"event loop late over {LAG_MS:.0f} ms: {len(lags)} times" + (f" (longest {worst})" if lags else "")
             + "; collections over {:.0f} ms: {}".format(GC_MS, ", ".join(
                 f"generation {g}: {n} (longest {longest[g]:.0f} ms)" for g, n in sorted(collections.items()))
-                or "none"))
+                or "none")
+            + f"; fsyncs over {LAG_MS:.0f} ms: {len(syncs)}" + (f" (longest {slow_syncs})" if syncs else ""))
 
 
 # Setting up the users ------------------------------------------------------------------------------------
