@@ -72,15 +72,26 @@ async def first_conversation(started: float) -> dict[str, float]:
                 if event["type"] == kind:
                     return event
 
+        async def say(text: str, answer: str) -> None:
+            """Send a line once the last one's answer is over (the page's send button waits the same way)."""
+            while True:
+                await socket.send(json.dumps({"type": "say", "text": text}))
+                event: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), 600))
+                while event["type"] not in (answer, "error"):
+                    event = json.loads(await asyncio.wait_for(socket.recv(), 600))
+                if event["type"] == answer:
+                    return
+                if event.get("code") != "busy":
+                    raise SystemExit(f"the server answered an error: {event}")
+                await asyncio.sleep(0.05)
+
         await socket.send(json.dumps({"type": "hello"}))
         await until("prompt")
         times["first_question_s"] = time.monotonic() - started
         for number, answer in enumerate(ANSWERS, 1):
-            await socket.send(json.dumps({"type": "say", "text": answer}))
-            await until("prompt" if number < len(ANSWERS) else "reply_done")  # the next question; the greeting
+            await say(answer, "prompt" if number < len(ANSWERS) else "reply_done")  # the next question; the greeting
         said = time.monotonic()
-        await socket.send(json.dumps({"type": "say", "text": FIRST_LINE}))
-        await until("delta")
+        await say(FIRST_LINE, "delta")
         times["first_reply_word_s"] = time.monotonic() - started
         times["first_reply_word_after_line_s"] = time.monotonic() - said
         done = await until("reply_done")
