@@ -43,7 +43,7 @@ MARKS = {  # phase: a piece of a line make prints when the phase begins
     "llama_build": "Building llama-cpp-python",
     "python_install": "pip install -q -e",
     "pack_join": "os1 models --prepare",
-    "companion_start": ".venv/bin/os1",
+    "server_listening": "OS1 is at http",
 }
 
 
