@@ -5,7 +5,10 @@ The test run saves docs/screenshot.png and docs/screenshot-phone.png (the README
 
 from __future__ import annotations
 
+import itertools
+import json
 import random
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -357,3 +360,25 @@ def test_a_line_the_server_refuses_is_marked_not_sent(page: Page, live_server: s
     assert page.locator("#lines li.unsent").count() == 1
     assert page.locator("#lines li:not(.unsent)").all_text_contents()[-2] == f"You: {SAID}"
     assert turns(settings.db_path)[-2] == ("user", SAID, "complete")
+
+
+def test_the_page_sends_what_is_typed_as_drafts_at_most_twice_a_second(page: Page, live_server: str) -> None:
+    """The OS may read a line as it is typed (`draft`); drafts must never crowd out the line itself (the
+    socket takes 20 messages a second), however fast the typing."""
+    sent: list[tuple[float, dict[str, str]]] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append((time.monotonic(),
+                                                                                 json.loads(str(frame))))))
+    first_boot(page, live_server)
+    sent.clear()
+    line = "My friend Amy is coming over tonight and I want to cook something nice for her, any ideas?"
+    page.locator("#text").press_sequentially(line)  # 18 words at once: far faster than anyone types
+    page.wait_for_timeout(700)  # the last word's pause
+    drafts = [(at, event["text"]) for at, event in sent if event["type"] == "draft"]
+    assert drafts and all(line.startswith(text) for _, text in drafts)
+    assert drafts[-1][1] == line  # after the pause, all of it
+    assert all(b[0] - a[0] >= 0.45 for a, b in itertools.pairwise(drafts))
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => !document.getElementById('send').disabled "
+                           "&& document.querySelectorAll('#lines li').length >= 2")
+    assert [e["text"] for _, e in sent if e["type"] == "say"] == [line]
+    assert sum(e["type"] == "draft" for _, e in sent) == len(drafts)  # none once the line is sent

@@ -299,15 +299,21 @@ text.addEventListener("keydown", (e) => {
 });
 // What is typed so far goes to the server as a `draft` when the user ends a word or pauses, so the OS can read
 // it ahead and answer sooner once it is sent (a hint: never while a reply is coming, never a line too long).
+// At most two a second: drafts share the socket's 20 messages a second with the lines themselves.
 const DRAFT_PAUSE_MS = 300;
+const DRAFT_EVERY_MS = 500;
 let draftTimer = null;
 let drafted = "";
+let draftedAt = 0;
 
 function sendDraft() {
   clearTimeout(draftTimer);
   const words = text.value.trim();
   if (!words || words === drafted || replying || opening || tooLong(words)) return;
+  const wait = draftedAt + DRAFT_EVERY_MS - Date.now();
+  if (wait > 0) { draftTimer = setTimeout(sendDraft, wait); return; }
   drafted = words;
+  draftedAt = Date.now();
   emit("draft", { text: words });
 }
 
