@@ -16,7 +16,7 @@ from os1.server.protocol import Draft, ProtocolError, decode
 from os1.server.session import Session
 from os1.testing import FakeLLM
 from os1.typing_ahead import TypingAhead
-from tests.test_companion import onboarded
+from tests.test_companion import collect, onboarded
 
 
 class Reading(FakeLLM):
@@ -141,3 +141,27 @@ async def test_the_session_prepares_drafts_and_answers_the_line_with_them(store)
     await settled(session._typing)
     assert all(e["type"] != "error" for e in sent)
     session._typing.close()
+
+
+async def test_a_page_opening_has_the_model_read_the_persona_and_history_at_once(store) -> None:
+    """The first reply of a session must not wait for the whole persona to be read (10 s for the 1.5B)."""
+    llm = Reading()
+    companion = await onboarded(store, llm)
+    await collect(companion, "I found the divorce papers")
+    assert companion._reading is not None
+    await companion._reading
+    llm.read.clear()
+    sent: list[str] = []
+
+    async def send(frame: str | bytes) -> None:
+        sent.append(str(frame))
+
+    session = Session(companion, send)
+    await session.receive(json.dumps({"type": "hello"}))
+    assert companion._reading is not None
+    await companion._reading
+    assert llm.read[-1][0].role == "system"
+    assert [m.content for m in llm.read[-1][-2:]] == ["I found the divorce papers", "Amy sounds like a good friend."]
+    fresh = Companion(store._db.user("nobody"), Reading())  # first boot
+    fresh.warm_up()
+    assert fresh._reading is None

@@ -151,6 +151,8 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
     ui.end_line()
     if isinstance(companion.llm, UnavailableModel):  # say so now, not only at the first reply
         ui.show(ErrorEvent(companion.llm.error.code, companion.llm.error.friendly()))
+    elif interactive:  # the model reads the persona and history while the user writes the first line
+        companion.warm_up()
     current: asyncio.Task[None] | None = None
     quitting = asyncio.Event()
 

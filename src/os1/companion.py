@@ -187,6 +187,13 @@ class Companion:
         """First-boot state from the answers stored so far."""
         return Onboarding(self.store.profile())
 
+    def warm_up(self) -> None:
+        """A conversation opens and the user is about to write or speak: have the model read the persona and the
+        conversation so far now, in a task (a local model's first reply of a session otherwise reads them all,
+        10 s and more for the default brain). Quietly, only past first boot and for a model that reads ahead."""
+        if self.read_ahead and self.llm.reads_ahead and self.onboarding().next_question() is None:
+            self._read_ahead()
+
     def opening(self, at: datetime | None = None) -> list[CompanionEvent]:
         """What the OS says when a conversation opens: the first-boot questions, or welcome back."""
         question = self.onboarding().next_question()

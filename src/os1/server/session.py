@@ -203,6 +203,7 @@ class Session:
             await self.send(Failure(companion.llm.error.code, companion.llm.error.friendly()))
         for event in companion.opening():
             await self.send(event)
+        companion.warm_up()
 
     def replying(self) -> bool:
         """Whether a reply is in progress (typed, or spoken and still being made or heard)."""
