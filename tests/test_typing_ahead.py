@@ -128,7 +128,9 @@ async def test_the_session_prepares_drafts_and_answers_the_line_with_them(store)
         sent.append(json.loads(frame))
 
     session = Session(companion, send)
+    assert session._typing is None  # made at the first draft: most sessions never send one
     await session.receive(json.dumps({"type": "draft", "text": "I found the divorce"}))
+    assert session._typing is not None
     await settled(session._typing)
     assert llm.read and llm.read[-1][-1].content.endswith("I found the divorce")
     assert not sent  # a hint: nothing comes back

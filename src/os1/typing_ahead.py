@@ -53,7 +53,7 @@ class TypingAhead:
         while True:
             try:
                 words = clean_input(self._latest)
-            except OS1Error:  # empty, or too long to be a line: nothing to prepare
+            except OS1Error:  # nothing but spaces: nothing to prepare
                 return
             if self._prepared is not None and self._prepared.text == words:
                 return

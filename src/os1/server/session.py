@@ -83,8 +83,8 @@ class Session:
         """Whether the client asked for a `context` event before each typed reply (`debug`)."""
         self._explicit_time = explicit_time
         """Whether `say` may carry its own time (`at`): a server for imports and tests."""
-        self._typing = TypingAhead(companion)
-        self._draft_rate = RateLimit(DRAFTS_PER_S)
+        self._typing: TypingAhead | None = None
+        """The drafts' preparation, made at the first draft (thousands of sessions never send one)."""
 
     async def send(self, event: ServerEvent) -> None:
         """Send one event; the reply task, the voice and the reader never interleave a frame."""
@@ -131,9 +131,7 @@ class Session:
         elif isinstance(event, Hello):
             await self.hello()
         elif isinstance(event, Draft):
-            if not self.replying() and (self._voice is None or not self._voice.listening()) \
-                    and self._draft_rate.allow(time.monotonic()):
-                self._typing.update(event.text)
+            self._draft(event)
         elif isinstance(event, Cancel):
             await self.cancel()
         elif isinstance(event, Debug):
@@ -159,6 +157,17 @@ class Session:
             else:
                 self._reply = asyncio.create_task(self._say(event))
                 self._reply.add_done_callback(self._replied)
+
+    def _draft(self, event: Draft) -> None:
+        """Prepare for what the user is typing, unless a reply is coming, the voice listens, or drafts come
+        faster than `DRAFTS_PER_S` (then dropped without a word)."""
+        if self.replying() or (self._voice is not None and self._voice.listening()):
+            return
+        if self._typing is None:
+            self._typing = TypingAhead(self.companion)
+            self._draft_rate = RateLimit(DRAFTS_PER_S)
+        if self._draft_rate.allow(time.monotonic()):
+            self._typing.update(event.text)
 
     def _replied(self, reply: asyncio.Task[None]) -> None:
         if self._reply is reply:
@@ -227,7 +236,8 @@ class Session:
     async def close(self) -> None:
         """The client is gone: stop the reply (its partial text is stored as interrupted); what the user was
         saying is ended and stored first."""
-        self._typing.close()
+        if self._typing is not None:
+            self._typing.close()
         reply = self._reply if self._reply is not None and not self._reply.done() else None
         if reply is not None:
             reply.cancel()
@@ -240,7 +250,7 @@ class Session:
     async def _say(self, event: Say) -> None:
         self._started, self._parts = None, []
         try:
-            prepared = await self._typing.take(event.text) if event.at is None else None
+            prepared = await self._typing.take(event.text) if self._typing is not None and event.at is None else None
             async with aclosing(self.companion.say(event.text, at=event.at, prepared=prepared,
                                                    show_context=self._show_context)) as events:
                 async for out in events:
