@@ -1,6 +1,7 @@
 """Time to the first token of a reply (p50/p95) and tokens per second, in a conversation under way.
 
     .venv/bin/python benchmarks/first_token.py [--model SPEC] [--prompts 24] [--threads 1] [--max-tokens 64] [--pause 3]
+    .venv/bin/python benchmarks/first_token.py --model qwen-1.5b --prompts 12 --typing 4   # lines typed, as on the page
 
 Each prompt is a turn of one conversation through `Companion.say`, as `os1 chat` runs it: the persona, the
 recent turns, the memory note recalled for the line (the memory holds twelve turns of earlier sessions), then the
