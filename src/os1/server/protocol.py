@@ -272,9 +272,7 @@ def _audio(frame: bytes) -> AudioIn:
 
 def _audio_start(data: dict[str, Any]) -> AudioStart:
     """`audio_start`: the declared format must be the one the server listens to."""
-    extra = set(data) - {"v", "type", "rate", "format", "channels", "mode"}
-    if extra:
-        raise ProtocolError("bad_field", f"'audio_start' has no field {', '.join(sorted(extra))}.")
+    _known_fields("audio_start", data, {"v", "type", "rate", "format", "channels", "mode"})
     if "rate" not in data or "format" not in data:
         raise ProtocolError("bad_field", f"'audio_start' needs 'rate' ({AUDIO_RATE}) and 'format' "
                                          f"(\"{AUDIO_FORMAT}\").")
@@ -291,19 +289,22 @@ def _audio_start(data: dict[str, Any]) -> AudioStart:
     raise ProtocolError("bad_field", f"'audio_start' mode must be one of {', '.join(MODES)}, not {mode!r}.")
 
 
-def _debug(data: dict[str, Any]) -> Debug:
-    extra = set(data) - {"v", "type", "context"}
+def _known_fields(kind: str, data: dict[str, Any], known: set[str]) -> None:
+    """Refuse a field the event `kind` does not have."""
+    extra = set(data) - known
     if extra:
-        raise ProtocolError("bad_field", f"'debug' has no field {', '.join(sorted(extra))}.")
+        raise ProtocolError("bad_field", f"'{kind}' has no field {', '.join(sorted(extra))}.")
+
+
+def _debug(data: dict[str, Any]) -> Debug:
+    _known_fields("debug", data, {"v", "type", "context"})
     if not isinstance(data.get("context"), bool):
         raise ProtocolError("bad_field", "'debug' needs 'context': true or false.")
     return Debug(bool(data["context"]))
 
 
 def _draft(data: dict[str, Any]) -> Draft:
-    extra = set(data) - {"v", "type", "text"}
-    if extra:
-        raise ProtocolError("bad_field", f"'draft' has no field {', '.join(sorted(extra))}.")
+    _known_fields("draft", data, {"v", "type", "text"})
     if not isinstance(data.get("text"), str):
         raise ProtocolError("bad_field", "'draft' needs a string 'text'.")
     return Draft(data["text"])
@@ -323,9 +324,7 @@ def _moment(value: Any) -> datetime | None:
 
 
 def _text(data: dict[str, Any]) -> str:
-    extra = set(data) - {"v", "type", "text", "at"}
-    if extra:
-        raise ProtocolError("bad_field", f"'say' has no field {', '.join(sorted(extra))}.")
+    _known_fields("say", data, {"v", "type", "text", "at"})
     text = data.get("text")
     if not isinstance(text, str):
         raise ProtocolError("bad_field", "'say' needs a string 'text'.")
