@@ -84,6 +84,14 @@ class Prepared:
 
 PREPARED_FOR_S = 120.0
 """How long a preparation stays usable: the note's time would be wrong after that."""
+RECALL_FROM_WORDS = 3
+"""Memories are recalled for the words so far once there are this many (and again when they double)."""
+
+
+def memories_still_serve(words: int, recalled_at: int) -> bool:
+    """Whether the memories recalled when the words so far numbered `recalled_at` still serve `words` words:
+    until they double (each new set of memories makes the model read the changed note again)."""
+    return words < 2 * max(RECALL_FROM_WORDS, recalled_at)
 
 
 @dataclass(frozen=True, slots=True)

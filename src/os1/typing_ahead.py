@@ -15,11 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from os1.companion import Companion, Prepared, clean_input
+from os1.companion import Companion, Prepared, clean_input, memories_still_serve
 from os1.errors import OS1Error
 
-RECALL_FROM_WORDS = 3
-"""Below this many words a draft's memories are recalled again at each change (the first words say little)."""
 COVERED = 0.5
 """A preparation serves a line only if it was made for at least this share of the line's words."""
 
@@ -62,7 +60,7 @@ class TypingAhead:
     async def _prepare(self, words: str) -> None:
         last = self._prepared if self._serves(self._prepared, words) else None
         count = len(words.split())
-        keep = last if last is not None and count < 2 * max(RECALL_FROM_WORDS, self._recalled_at) else None
+        keep = last if last is not None and memories_still_serve(count, self._recalled_at) else None
         prepared = None
         with contextlib.suppress(OS1Error):  # a hint only: the reply works without it
             prepared = await self.companion.prepare(words, keep=keep, spoken=False)

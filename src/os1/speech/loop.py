@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from os1.companion import Companion, Prepared
+from os1.companion import Companion, Prepared, memories_still_serve
 from os1.errors import OS1Error
 from os1.events import (
     CompanionEvent,
@@ -49,11 +49,9 @@ FRAME_S = FRAME / RATE
 ECHO_WINDOW_S = 0.15
 """How far back the echo guard looks at what was played: a room and a sound card delay the echo."""
 LEAD_FRAMES = 3
-CUE_FRAMES = 47
-RECALL_FROM_WORDS = 3
-"""Memories are recalled for the words so far once there are this many (and again when they double)."""
-"""The last 1.5 s of an utterance is what its end-of-turn pitch cue looks at."""
 """Frames kept before the VAD's first speech frame: it notices an onset a little late."""
+CUE_FRAMES = 47
+"""The last 1.5 s of an utterance is what its end-of-turn pitch cue looks at."""
 BACKCHANNELS = frozenset({"mm", "mhm", "mm-hm", "mm hm", "uh-huh", "uh huh", "yeah", "yes", "yep", "ok", "okay",
                           "right", "sure", "hmm", "ah", "oh", "i see", "uh", "um"})
 
@@ -417,7 +415,7 @@ class VoiceLoop:
         """Prepare the reply to `words`. Memories are recalled afresh only when the words have doubled since
         the last recall: each new set makes the model read the changed context again."""
         last = self._prepared
-        keep = last if last is not None and len(words.split()) < 2 * max(RECALL_FROM_WORDS, self._recalled_at) else None
+        keep = last if last is not None and memories_still_serve(len(words.split()), self._recalled_at) else None
         with contextlib.suppress(OS1Error):  # a hint only: the reply works without it
             prepared = await self.companion.prepare(words, keep=keep, memory_tokens=self.config.memory_tokens,
                                                     amend=self._amend)
