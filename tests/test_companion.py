@@ -145,6 +145,36 @@ async def test_a_failing_model_gives_one_error_and_keeps_the_user_turn(store) ->
     assert store.recent_turns()[-1].text == "are you there?"
 
 
+class _Burst(LLM):
+    """Sends its words at once (as a remote model's buffered chunks come), then maybe fails."""
+
+    name = "burst"
+    context_tokens = 2048
+
+    def __init__(self, fail_after: bool = False) -> None:
+        self.fail_after = fail_after
+
+    async def stream(self, messages: Sequence[Message], *, max_tokens: int = 256,
+                     temperature: float = 0.7) -> AsyncGenerator[str, None]:
+        for word in ["One", " two", " three."]:
+            yield word
+        if self.fail_after:
+            from os1.errors import ModelUnavailable
+            raise ModelUnavailable("gone mid-reply")
+
+
+async def test_a_burst_of_pieces_is_one_delta_and_an_error_after_them_keeps_them(store) -> None:
+    companion = await onboarded(store, _Burst())
+    deltas = [e.text for e in await collect(companion, "count for me") if isinstance(e, ReplyDelta)]
+    assert deltas == ["One two three."]
+    companion.llm = _Burst(fail_after=True)
+    events = await collect(companion, "and again")
+    assert [e.text for e in events if isinstance(e, ReplyDelta)] == ["One two three."]
+    assert [e.code for e in events if isinstance(e, ErrorEvent)] == ["model.unavailable"]
+    last = store.recent_turns(1)[0]
+    assert (last.text, last.status) == ("One two three.", "failed")
+
+
 async def test_a_huge_paste_is_trimmed_for_the_model_but_stored_whole(store, fake) -> None:
     companion = await onboarded(store, fake)
     paste = "lorem ipsum " * 8_334

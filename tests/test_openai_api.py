@@ -26,7 +26,7 @@ def server(settings: Settings) -> Iterator[tuple[str, str, FakeLLM]]:
         key = make_key(db, db.user("local").user_id)
     finally:
         db.close()
-    llm = FakeLLM()
+    llm = FakeLLM(delay=0.002)  # streams word by word, as a model does
     with serving(create_app(settings, opener=opener_for(llm))) as url:
         yield url, key, llm
 

@@ -53,6 +53,7 @@ def onboard(ws: Any) -> None:
 
 
 def test_onboarding_then_a_streamed_reply(settings: Settings, fake: FakeLLM) -> None:
+    fake.delay = 0.002  # word by word, as a model streams
     with client(settings, fake) as c, c.websocket_connect("ws://127.0.0.1/ws") as ws:
         onboard(ws)
         ws.send_json({"v": 1, "type": "say", "text": "Hello there, how are you"})
@@ -66,6 +67,14 @@ def test_onboarding_then_a_streamed_reply(settings: Settings, fake: FakeLLM) -> 
         assert ready[0]["name"] and ready[0]["user_name"] == "Theodore"
     assert turns(settings.db_path)[-2:] == [("user", "Hello there, how are you", "complete"),
                                     ("assistant", "You said: Hello there, how are you", "complete")]
+
+
+def test_a_reply_that_comes_at_once_is_one_delta(settings: Settings, fake: FakeLLM) -> None:
+    with client(settings, fake) as c, c.websocket_connect("ws://127.0.0.1/ws") as ws:
+        onboard(ws)
+        ws.send_json({"v": 1, "type": "say", "text": "Hello again"})
+        deltas = [e["text"] for e in until(ws, "reply_done") if e["type"] == "delta"]
+        assert deltas == ["You said: Hello again"]
 
 
 def test_debug_asks_for_the_context_before_each_reply(settings: Settings, fake: FakeLLM) -> None:

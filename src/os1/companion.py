@@ -109,7 +109,10 @@ class _Pump:
     yet (the user's turn is not over, or speech synthesis is busy)."""
 
     def __init__(self, source: AsyncGenerator[str, None], preview: Preview | None) -> None:
-        self._queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+        self._pieces: list[str] = []
+        self._end: BaseException | None = None
+        self._ended = False
+        self._ready = asyncio.Event()
         self._task = asyncio.create_task(self._run(source, preview))
 
     async def _run(self, source: AsyncGenerator[str, None], preview: Preview | None) -> None:
@@ -118,18 +121,30 @@ class _Pump:
                 async for delta in deltas:
                     if preview is not None:
                         preview(delta)
-                    self._queue.put_nowait(delta)
+                    self._pieces.append(delta)
+                    self._ready.set()
         except Exception as exc:  # raised again in the reader
-            self._queue.put_nowait(exc)
+            self._end = exc
         finally:
-            self._queue.put_nowait(None)
+            self._ended = True
+            self._ready.set()
 
-    async def deltas(self) -> AsyncIterator[str]:
-        """The reply's pieces in order; the model's error is raised here."""
-        while (item := await self._queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+    async def deltas(self, *, joined: bool = True) -> AsyncIterator[str]:
+        """The reply's pieces in order. `joined`: those that came while the reader was away as one (a model that
+        sends a burst, a reply made ahead), so one event, one frame, one send for them; else one by one (a spoken
+        reply may end after any piece). The model's error is raised here, after the pieces that came before it."""
+        while True:
+            if not self._pieces and not self._ended:
+                self._ready.clear()
+                await self._ready.wait()
+            if self._pieces:
+                count = len(self._pieces) if joined else 1
+                text, self._pieces = "".join(self._pieces[:count]), self._pieces[count:]
+                yield text
+            elif self._end is not None:
+                raise self._end
+            else:
+                return
 
     async def aclose(self) -> None:
         """Stop the model (a no-op once it has finished)."""
@@ -473,7 +488,7 @@ class Companion:
             if context.trimmed_input:
                 yield Notice(f"Your message is long ({len(text):,} characters): I kept all of it, "
                              "but I can only read the beginning at once.")
-            async with aclosing(self._stream_reply(pump.deltas(), at, spoken)) as events:
+            async with aclosing(self._stream_reply(pump.deltas(joined=not spoken), at, spoken)) as events:
                 async for event in events:
                     yield event
         finally:

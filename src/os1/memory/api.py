@@ -219,8 +219,7 @@ class Memory:
 
     async def _work(self) -> None:
         await self._idle.wait()  # after the reply: the user's turn is then embedded once, with its reply around it
-        while self._has_work():
-            pending = self.tables.pending_turns(BATCH)
+        while (pending := self.tables.pending_turns(BATCH)) or (self.embedder and self.tables.unembedded_items(1)):
             self._dirty -= set(pending)
             turns = self.store.turns_by_id(list(pending))
             await self._process([turns[i] for i in pending if i in turns], pending)
@@ -240,6 +239,8 @@ class Memory:
             if states.get(turn.id) == EMBED:
                 continue
             items = await self._extract(turn)
+            if not items:
+                continue
             slots = [await self._same_slot(item) for item in items]
             with self.store.transaction(durable=False):  # derived: made again from the turn if lost
                 for item, same in zip(items, slots, strict=True):
