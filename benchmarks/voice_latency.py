@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/voice_latency.py [--turns 20]
     .venv/bin/python benchmarks/voice_latency.py --model tiny   # or qwen-0.5b, qwen-1.5b, any spec
     .venv/bin/python benchmarks/voice_latency.py --voice-opener none   # a large brain's own first words
+    .venv/bin/python benchmarks/voice_latency.py --started-before   # OS1 ran before: the persona's reading saved
 
 The user's turns are synthesised here with Piper (en_US-joe-medium, noise off) and fed to the loop in real
 time, as a microphone would (each 32 ms frame once its last sample is "recorded"): Silero VAD, PocketSphinx,
@@ -12,7 +13,9 @@ and each turn starts 0.3 s after the last reply has been heard out. "End of spee
 user's voice in the clip (its 10 ms envelope within 40 dB of the peak), so the figures include the VAD noticing
 the silence and the wait for the end-of-turn decision. `gap_after_first_phrase_ms` is the silence between the
 first phrase's end and the second's start (0 when the second was ready in time): with a quick model saying a
-large brain's first words, what the brain still had to read shows there. The last line is one JSON object.
+large brain's first words, what the brain still had to read shows there. With `--started-before` OS1 has run
+on this home once before (a returning user's usual case): that start's model read the persona and saved its
+reading (`llm/kvstate.py`), and this one loads it. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from _returning import returning_user
 from os1.companion import Companion
 from os1.config import Settings
 from os1.llm import get_model
+from os1.llm.builtin import close_local
 from os1.llm.relay import Relay
 from os1.local import voice_llm
+from os1.memory.store import UserStore
 from os1.speech.audio import Audio, concat, resample, silence
 from os1.speech.loop import LoopConfig, TimelineSink, VoiceLoop, file_frames
 from os1.speech.stt import PocketSphinxSTT
@@ -71,17 +76,28 @@ def voice_end(audio: Audio) -> float:
     return float((voiced[-1] + 1) * hop / 16_000) if len(voiced) else 0.0
 
 
+async def start_before(store: UserStore, settings: Settings, spec: str) -> None:
+    """An earlier start of OS1 on this home: its model reads the persona (and saves the reading), then the
+    process's local models are closed, so the measured start opens them afresh."""
+    llm = get_model(spec, settings)
+    await llm.prepare(await Companion(store, llm).preview_context("Hello."))
+    close_local()
+
+
 async def measure(turns: int, segmenter: SegmenterConfig, spec: str = "embedded",
-                  opener: str = Settings.voice_opener) -> dict[str, object]:
+                  opener: str = Settings.voice_opener, started_before: bool = False) -> dict[str, object]:
     home = Path(tempfile.mkdtemp())
     settings = Settings(home=home, model=spec, llm_threads=1, max_reply_tokens=48, voice_opener=opener)
     db, store, memory = await returning_user(settings, {
         "user.name": "Theodore", "user.social": "social", "user.mother": "we talk on Sundays", "user.voice": "male",
         "os.name": "Samantha"}, PAST)
+    if started_before:
+        await start_before(store, settings, spec)
     llm = get_model(spec, settings)
     voice = voice_llm(llm, settings)  # as `os1 talk` and the server have it
     companion = Companion(store, llm, max_reply_tokens=48, memory=memory, voice_llm=voice)
     companion.start_session()
+    companion.warm_up()  # as `os1 talk` does: the model reads ahead during the greeting
     user_voice = PiperTTS(threads=1, noise_scale=0.0, noise_w_scale=0.0)
     sink = TimelineSink()
     config = LoopConfig(segmenter=segmenter)
@@ -115,7 +131,8 @@ async def measure(turns: int, segmenter: SegmenterConfig, spec: str = "embedded"
     memory.close()
     db.close()
     first_words = settings.voice_opener if isinstance(voice, Relay) else spec
-    return {"model": spec, "first_words": first_words, "turns": len(rows), "p50_ms": round(percentile(total, 50)),
+    return {"model": spec, "first_words": first_words, "started_before": started_before, "turns": len(rows),
+            "p50_ms": round(percentile(total, 50)),
             "p95_ms": round(percentile(total, 95)),
             "withdrawn": loop.withdrawn,
             "stages": {name: {"p50": round(percentile([r[name] for r in rows], 50)),
@@ -128,6 +145,8 @@ def main() -> None:
     parser.add_argument("--model", default="embedded", help="a model spec, as `os1 --model` takes")
     parser.add_argument("--voice-opener", default=Settings.voice_opener,
                         help="the quick model for a large brain's first words (`none`: the brain speaks alone)")
+    parser.add_argument("--started-before", action="store_true",
+                        help="OS1 ran on this home before, so a local model loads its saved reading of the persona")
     parser.add_argument("--end-ms", type=float, default=None, help="silence that ends a turn (default: the loop's)")
     parser.add_argument("--pause-ms", type=float, default=None, help="silence that starts the reply speculatively")
     args = parser.parse_args()
@@ -138,7 +157,8 @@ def main() -> None:
           f"committed after {segmenter.end_ms:.0f} ms")
     print(f"model: {args.model}, first words by {args.voice_opener} when it is a large local model")
     print("user turns: synthesised with Piper en_US-joe-medium, fed in real time")
-    print(json.dumps(asyncio.run(measure(max(1, args.turns), segmenter, args.model, args.voice_opener))))
+    print(json.dumps(asyncio.run(measure(max(1, args.turns), segmenter, args.model, args.voice_opener,
+                                             args.started_before))))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from os1.config import Settings
 from os1.llm.base import LLM, Message
+from os1.llm.kvstate import STATE_DIR
 from os1.memory import Database
 from os1.memory.store import now
 from os1.server.accounts import AccountError, Accounts
@@ -166,9 +167,13 @@ def test_os1_user_add_list_remove_takes_everything_of_the_user(home: Any, settin
         talk(c, "my secret garden is behind the mill")
     ((ada_id,),) = rows(settings.db_path, "SELECT id FROM users WHERE name = 'ada'")
     assert rows(settings.db_path, f"SELECT COUNT(*) FROM search_{ada_id}")[0][0] > 0
+    saved = settings.home / STATE_DIR / "persona.kv"  # a local model's reading of a persona, their name in it
+    saved.parent.mkdir()
+    saved.write_bytes(b"ada")
     refused = run("user", "remove", "ada", stdin=b"no\n")
-    assert refused.returncode == 1
+    assert refused.returncode == 1 and saved.exists()
     assert run("user", "remove", "ada", stdin=b"ada\n").returncode == 0
+    assert not saved.exists()
     assert rows(settings.db_path, "SELECT name FROM users WHERE name = 'ada'") == []
     for table in ("turns", "profile", "memories", "vectors", "logins", "api_keys", "sessions", "accounts"):
         assert rows(settings.db_path, f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (ada_id,)) == [(0,)]

@@ -12,6 +12,7 @@ import pytest
 
 from os1.companion import Companion
 from os1.errors import InputError
+from os1.llm.kvstate import STATE_DIR
 from os1.memory import Database
 from os1.memory.api import Memory
 from os1.memory.embeddings import MiniLMEmbedder
@@ -109,6 +110,22 @@ async def test_forget_removes_the_words_from_the_database_file(store, memory: Me
     assert await memory.recall("Catherine divorce papers", k=5) == [] or all(
         "Catherine" not in r.text for r in await memory.recall("Catherine divorce papers", k=5))
     assert any("pasta" in t.text for t in store.recent_turns())  # the rest stays
+
+
+async def test_forgetting_words_of_the_persona_deletes_a_local_models_saved_reading_of_it(
+        store, memory: Memory, settings) -> None:
+    companion = Companion(store, FakeLLM(["Noted."] * 4), memory=memory)
+    for answer in ("Theodore", "social", "Catherine calls me on Sundays", "female"):
+        [e async for e in companion.say(answer)]
+    saved = settings.home / STATE_DIR / "persona.kv"  # what `llm/kvstate.py` keeps: the persona's tokens
+    saved.parent.mkdir()
+    saved.write_bytes(b"Catherine")
+    [e async for e in companion.say("I had pasta with Amy.")]
+    await memory.flush()
+    [e async for e in companion.say("Forget what I told you about pasta.")]  # not in the persona: kept
+    assert saved.exists()
+    [e async for e in companion.say("Forget what I told you about Catherine.")]
+    assert "Catherine" not in store.profile().get("user.mother", "") and not saved.exists()
 
 
 async def test_what_do_you_remember_about(store, memory: Memory) -> None:

@@ -124,6 +124,7 @@ async def run_live(companion: Companion, args: argparse.Namespace, console: Cons
     with SpeakerSink(speaker_device) as sink:
         loop = voice_loop(companion, args, console, sink)
         companion.start_session()
+        companion.warm_up()  # the model reads the persona and history before the user's first words
         console.print(f"Listening on {mic.format.name}, speaking on {sink.format.name}. Ctrl-C ends.",
                       style="dim", markup=False)
         frames = mic.__aiter__()

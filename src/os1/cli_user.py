@@ -17,6 +17,7 @@ from rich.table import Table
 
 from os1.config import Settings, set_config_value
 from os1.errors import InputError
+from os1.llm.kvstate import clear_saved
 from os1.memory.timeparse import describe
 from os1.server.accounts import Accounts
 
@@ -56,6 +57,7 @@ def run(settings: Settings, args: argparse.Namespace, console: Console) -> int:
                 console.print("Nothing removed.")
                 return 1
             accounts.remove(args.name)
+            clear_saved(settings.home)  # a local model's saved reading of their persona
             console.print(f"Removed '{args.name}' and everything OS1 kept of them; a running server has closed "
                           "their pages.", markup=False)
         elif args.action == "passwd":

@@ -14,27 +14,30 @@ if TYPE_CHECKING:
     from os1.llm.base import LLM
     from os1.llm.llamacpp import LlamaCppModel
 
-_LOCAL: dict[tuple[str, int, int, tuple[str, ...]], LlamaCppModel] = {}
+_LOCAL: dict[tuple[str, int, int, tuple[str, ...], str], LlamaCppModel] = {}
 
 
 def _local(path: Path, name: str, settings: Settings, stop: tuple[str, ...] = ()) -> LLM:
     """One in-process model per file and settings, shared by every conversation in the process."""
+    from os1.llm.kvstate import STATE_DIR
     from os1.llm.llamacpp import LlamaCppModel, check_gguf
     from os1.llm.probe import PROBE_FILE, ProbeCache, ensure_runs
 
-    key = (str(path.resolve()), settings.context_tokens, settings.llm_threads, stop)
+    key = (str(path.resolve()), settings.context_tokens, settings.llm_threads, stop, str(settings.home))
     if not _LOCAL:
-        atexit.register(_close_local)
+        atexit.register(close_local)
     if key not in _LOCAL:
         check_gguf(path)
         ensure_runs(path, ProbeCache(settings.home / PROBE_FILE))  # a CPU that refuses llama.cpp's code: an error
         _LOCAL[key] = LlamaCppModel(path, name=name, context_tokens=settings.context_tokens,
-                                    threads=settings.llm_threads, stop=stop)
+                                    threads=settings.llm_threads, stop=stop,
+                                    state_dir=settings.home / STATE_DIR)
     return _LOCAL[key]
 
 
-def _close_local() -> None:
-    """Free llama.cpp models before the interpreter tears down the modules their destructor needs."""
+def close_local() -> None:
+    """Free the process's llama.cpp models (at exit, before the interpreter tears down the modules their
+    destructor needs; or for a benchmark to start them afresh)."""
     for model in _LOCAL.values():
         model.close()
     _LOCAL.clear()

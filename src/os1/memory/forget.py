@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from os1.errors import InputError
+from os1.llm.kvstate import clear_saved
 from os1.memory.api import Memory
 from os1.memory.tables import EMBED, memory_doc, turn_doc
 
@@ -111,6 +112,8 @@ def _erase(memory: Memory, turn_ids: list[int], item_ids: set[int], terms: list[
     for turn_id in neighbours:
         memory.index_turn(turn_id)
     memory.tables.compact()
+    if profile and db.path.is_file():  # the persona held those words: a local model's saved reading of it goes too
+        clear_saved(db.path.parent)
     return ForgetReport(len(turn_ids), len(item_ids), len(terms), profile)
 
 
