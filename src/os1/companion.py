@@ -35,11 +35,14 @@ from os1.memory.timeparse import describe
 from os1.persona import Onboarding, choose_name
 from os1.persona.onboarding import intro, messages
 from os1.persona.prompts import context_note, system_prompt
+from os1.skills.base import SkillContext
+from os1.skills.executor import Executor
 
 Recall = Callable[[str], Awaitable[list[str]]]
 """Given the user's words, the memories worth having in mind (most relevant first)."""
-Route = Literal["onboarding", "rename", "forget", "about", "reply"]
-"""What the OS does with a line: answer a first-boot question, take a new name, forget, recite, or reply."""
+Route = Literal["onboarding", "rename", "forget", "about", "skill", "reply"]
+"""What the OS does with a line: answer a first-boot question, take a new name, forget, recite, run a skill (or
+answer its question), or reply."""
 Preview = Callable[[str], None]
 """Sees each piece of a reply the moment the model makes it, before it is stored or shown."""
 
@@ -176,8 +179,11 @@ class Companion:
 
     def __init__(self, store: UserStore, llm: LLM, *, max_reply_tokens: int = 256,
                  temperature: float = 0.7, recall: Recall | None = None, memory: Memory | None = None,
-                 flush_seconds: float = 0.5, recall_k: int = 8, voice_llm: LLM | None = None) -> None:
+                 flush_seconds: float = 0.5, recall_k: int = 8, voice_llm: LLM | None = None,
+                 skills: Executor | None = None) -> None:
         self.store = store
+        self.skills = skills
+        """Runs the skills a line asks for (`skills/executor.py`); None: the OS only talks."""
         self.llm = llm
         self.voice_llm = voice_llm
         """What writes spoken replies and reads ahead while the user speaks (`llm/relay.py`); None: `llm`."""
@@ -239,6 +245,8 @@ class Companion:
         if self.onboarding().next_question() is not None:
             return "onboarding"
         cleaned = clean_input(text)
+        if self.skills is not None and self.skills.pending:
+            return "skill"  # a question of a skill's is answered first
         if _RENAME.match(cleaned):
             return "rename"
         if self.memory is not None:
@@ -246,6 +254,8 @@ class Companion:
                 return "forget"
             if intents.asks_about(cleaned) is not None:
                 return "about"
+        if self.skills is not None and self.skills.claims(cleaned):
+            return "skill"
         return "reply"
 
     async def say(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
@@ -292,6 +302,10 @@ class Companion:
             return
         if self.memory is not None and route == "forget":
             for event in self._forget(self.memory, intents.asks_to_forget(cleaned) or "", at):
+                yield event
+            return
+        if self.skills is not None and route == "skill":
+            for event in await self._skill(self.skills, cleaned, at):
                 yield event
             return
         if self.memory is not None and route == "about":
@@ -410,10 +424,13 @@ class Companion:
             return self.store.add_turn(role, text, session_id=self.session_id, status=status, at=at,
                                        speaker=speaker)
 
-    def _exchange(self, said: str, reply: str, at: datetime | None, *, recallable: bool = True) -> list[CompanionEvent]:
-        """Store a turn and a reply the OS gives without the model; a reply that only repeats memories is
-        kept but not indexed (else it would be recalled as a memory of its own)."""
-        user_turn = self._store("user", said, at)
+    def _exchange(self, said: str, reply: str, at: datetime | None, *, recallable: bool = True,
+                  user_turn: int | None = None) -> list[CompanionEvent]:
+        """Store a turn (unless stored already, `user_turn`) and a reply the OS gives without the model; a reply
+        that only repeats memories or data is kept but not indexed (else it would be recalled as a memory of
+        its own)."""
+        if user_turn is None:
+            user_turn = self._store("user", said, at)
         if recallable or self.memory is None:
             turn_id = self._store("assistant", reply, at)
         else:
@@ -424,6 +441,12 @@ class Companion:
         reply = self.rename(new_name)
         events = self._exchange(text, reply, at)
         return [events[0], Renamed(self.name), *events[1:]]
+
+    async def _skill(self, skills: Executor, text: str, at: datetime | None) -> list[CompanionEvent]:
+        """Run the skill the line asks for; the line is stored before it runs, its answer kept but not indexed."""
+        user_turn = self._store("user", text, at)
+        reply = await skills.run(text, SkillContext(self.store, at or now()))
+        return self._exchange(text, reply, at, recallable=False, user_turn=user_turn)
 
     def _forget(self, memory: Memory, topic: str, at: datetime | None) -> list[CompanionEvent]:
         """Forget for real; neither the request nor the reply keeps the topic's name."""

@@ -10,6 +10,7 @@
     │   │   └── ModelCrashed (model.crashed)
     │   └── ModelResponseError (model.bad_response)
     ├── PluginError (plugin)
+    ├── SkillError (skill)
     ├── SpeechError (speech)
     │   └── SpeechUnavailable (speech.unavailable)
     └── StorageError (storage)
@@ -51,6 +52,12 @@ class PluginError(OS1Error):
     """A plugin is missing, broken, or registers something twice."""
 
     code = "plugin"
+
+
+class SkillError(OS1Error):
+    """A skill is badly made, was given arguments that do not fit it, failed or took too long."""
+
+    code = "skill"
 
 
 class ModelError(OS1Error):

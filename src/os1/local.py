@@ -13,6 +13,7 @@ from os1.config import Settings
 from os1.llm.base import LLM
 from os1.memory.api import Memory, Workers
 from os1.memory.store import Database
+from os1.skills.executor import Executor, installed_router
 
 LOCAL_USER = "local"
 """The one user of local single-user mode."""
@@ -32,7 +33,7 @@ def open_companion(settings: Settings, user: str = LOCAL_USER, console: Console 
         llm = open_model(settings.model, settings)
         memory = cli_memory.open_memory(store, console, llm)
         yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens, temperature=settings.temperature,
-                        memory=memory, voice_llm=voice_llm(llm, settings))
+                        memory=memory, voice_llm=voice_llm(llm, settings), skills=Executor(installed_router()))
     finally:
         if memory is not None:
             memory.close()
@@ -62,7 +63,8 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
             memory = Memory(store, embedder=embedder, extractor=extractor, workers=workers)
             try:
                 yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
-                                temperature=settings.temperature, memory=memory, voice_llm=voice)
+                                temperature=settings.temperature, memory=memory, voice_llm=voice,
+                                skills=Executor(installed_router()))
             finally:
                 memory.close()
 

@@ -25,6 +25,7 @@ import pluggy
 if TYPE_CHECKING:
     from os1.config import Settings
     from os1.llm.base import LLM
+    from os1.skills.base import Skill
 
 hookspec = pluggy.HookspecMarker("os1")
 hookimpl = pluggy.HookimplMarker("os1")
@@ -39,12 +40,23 @@ class RegisterModel(Protocol):
         """Make `prefix` or `prefix:ARG` model specs build models with `factory(ARG, settings)`."""
 
 
+class RegisterSkill(Protocol):
+    """The callback handed to `register_skills`."""
+
+    def __call__(self, skill: Skill) -> None:
+        """Make `skill` one the OS can run (its name must be unused)."""
+
+
 class Hooks:
     """The hooks a plugin may implement."""
 
     @hookspec
     def register_models(self, register: RegisterModel) -> None:
         """Register language-model backends by spec prefix."""
+
+    @hookspec
+    def register_skills(self, register: RegisterSkill) -> None:
+        """Register skills (`os1.skills.base.Skill`): things the OS can do besides talking."""
 
 
 @functools.cache

@@ -149,4 +149,15 @@ MIGRATIONS: list[str | Rebuild] = [
     """
     CREATE INDEX memories_days ON memories(user_id, value) WHERE kind IN ('event', 'plan');
     """,
+    # 6: the user's lists and notes (skills/lists.py): an item per row, in the order added.
+    """
+    CREATE TABLE list_items (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        list TEXT NOT NULL,
+        item TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX list_items_user ON list_items(user_id, list, id);
+    """,
 ]

@@ -369,6 +369,31 @@ class UserStore:
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (self.user_id, key, value, stamp(None)))
 
+    def list_items(self, name: str) -> list[tuple[int, str]]:
+        """The items of the user's list `name` (id, text), oldest first."""
+        rows = self._db.execute("SELECT id, item FROM list_items WHERE user_id = ? AND list = ? ORDER BY id",
+                                (self.user_id, name)).fetchall()
+        return [(int(i), str(t)) for i, t in rows]
+
+    def list_names(self) -> list[str]:
+        """The user's lists that have items, the one added to last first."""
+        rows = self._db.execute("SELECT list FROM list_items WHERE user_id = ? GROUP BY list ORDER BY MAX(id) DESC",
+                                (self.user_id,)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def add_list_item(self, name: str, item: str, at: datetime | None = None) -> int:
+        """Add `item` to the list `name` durably; its id."""
+        with self.transaction():
+            cur = self._db.execute("INSERT INTO list_items(user_id, list, item, created_at) VALUES (?,?,?,?)",
+                                   (self.user_id, name, item, stamp(at)))
+        return int(cur.lastrowid or 0)
+
+    def remove_list_items(self, ids: list[int]) -> None:
+        """Delete these items of the user's lists durably."""
+        with self.transaction():
+            for item_id in ids:
+                self._db.execute("DELETE FROM list_items WHERE id = ? AND user_id = ?", (item_id, self.user_id))
+
     def profile(self) -> dict[str, str]:
         """Every profile value of this user."""
         rows = self._db.execute("SELECT key, value FROM profile WHERE user_id = ? ORDER BY key",

@@ -1,0 +1,1 @@
+"""Skills: what the OS does besides talking (the date and time, lists, notes…), registered as plugins are."""
