@@ -149,7 +149,7 @@ def test_forgetting_an_item_removes_it_and_the_words_it_came_from(settings: Sett
         item = item_by_text(c, "Theodore loves rock climbing.")
         response = c.delete(f"/api/memory/items/{item['id']}")
         assert response.status_code == 200
-        assert response.json()["forgotten"] == {"turns": 2, "items": 1, "terms": 0, "profile": 0}
+        assert response.json()["forgotten"] == {"turns": 2, "items": 1, "terms": 0, "profile": 0, "listed": 0}
         texts = [i["text"] for i in c.get("/api/memory").json()["items"]]
         assert "Theodore loves rock climbing." not in texts and "Theodore lives in Lisbon." in texts
         history = [t["text"] for t in c.get("/api/history?limit=500").json()["turns"]]
@@ -170,7 +170,7 @@ def test_forgetting_a_topic_removes_it_everywhere(settings: Settings, fake: Fake
         assert report["turns"] == 1 and report["items"] == 1
         assert not any("Catherine" in i["text"] for i in c.get("/api/memory").json()["items"])
         nothing = c.post("/api/memory/forget", json={"topic": "Catherine"}).json()["forgotten"]
-        assert nothing == {"turns": 0, "items": 0, "terms": 0, "profile": 0}
+        assert nothing == {"turns": 0, "items": 0, "terms": 0, "profile": 0, "listed": 0}
     data = stored_bytes(settings.db_path)
     for needle in (b"Catherine", b"catherine", b"catherin", b"divorce"):
         assert needle not in data
@@ -185,7 +185,7 @@ def test_teaching_and_forgetting_a_word(settings: Settings, fake: FakeLLM) -> No
         assert {"term": "Cocoa", "meaning": "my car"} in taught.json()["vocabulary"]
         gone = c.delete("/api/memory/vocabulary/peak")  # the term as the user typed it, any case
         assert gone.status_code == 200
-        assert gone.json()["forgotten"] == {"turns": 2, "items": 1, "terms": 1, "profile": 0}
+        assert gone.json()["forgotten"] == {"turns": 2, "items": 1, "terms": 1, "profile": 0, "listed": 0}
         assert gone.json()["vocabulary"] == [{"term": "Cocoa", "meaning": "my car"}]
         assert error_of(c.delete("/api/memory/vocabulary/Peak"), 404) == "not_found"
     assert b"gym" not in stored_bytes(settings.db_path)

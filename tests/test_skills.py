@@ -21,7 +21,7 @@ from os1.skills.clock import spoken_time, zone_of
 from os1.skills.executor import CONFIRM_FOR_S, Executor, installed_router, installed_skills
 from os1.skills.router import Router, compile_pattern, normalise
 
-from .test_companion import collect, onboarded
+from .test_companion import ONBOARDING, collect, onboarded
 
 AT = datetime(2026, 12, 3, 15, 5, tzinfo=UTC)
 
@@ -76,11 +76,11 @@ def test_the_built_in_skills_are_registered_through_the_plugin_hook() -> None:
     assert {"date_time", "list_add", "list_show", "list_remove", "note_add", "capabilities", "undo"} <= names
     router = installed_router()
     cases = {"What time is it?": ("date_time", {}), "what's the time in New York": ("date_time",
-                                                                                     {"place": "new york"}),
+                                                                                     {"place": "New York"}),
              "add oat milk to my shopping list": ("list_add", {"item": "oat milk", "list": "shopping"}),
              "what's on my shopping list?": ("list_show", {"list": "shopping"}),
              "what can you do?": ("capabilities", {}), "undo that": ("undo", {}),
-             "take a note that the plumber comes on Tuesday": ("note_add", {"note": "the plumber comes on tuesday"})}
+             "take a note that the plumber comes on Tuesday": ("note_add", {"note": "the plumber comes on Tuesday"})}
     for line, (name, slots) in cases.items():
         found = router.match(line)
         assert found is not None and (found.skill.name, found.slots) == (name, slots), line
@@ -123,7 +123,7 @@ async def test_a_list_through_the_companion_is_durable_and_can_be_undone(setting
     try:
         companion = Companion(db.user("local"), fake, skills=Executor(installed_router()))
         assert (await collect(companion, "read me my shopping list"))[-1].text == "On your shopping list: oat milk."
-        assert "the plumber comes on tuesday" in (await collect(companion, "read me my notes"))[-1].text
+        assert "the plumber comes on Tuesday" in (await collect(companion, "read me my notes"))[-1].text
         assert (await collect(companion, "tell me about your day"))  # conversation still goes to the model
         assert len(fake.calls) == 1
     finally:
@@ -219,3 +219,20 @@ async def test_a_missing_argument_is_asked_for_never_guessed(store, fake) -> Non
     assert (await collect(companion, "5"))[-1].text == "5  False"
     await collect(companion, "set a timer")
     assert (await collect(companion, "never mind"))[-1].text == "Okay, never mind."
+
+
+async def test_forgetting_someone_takes_them_off_the_lists_too(store, fake) -> None:
+    from os1.memory.api import Memory
+
+    memory = Memory(store)
+    try:
+        companion = Companion(store, fake, memory=memory, skills=Executor(installed_router()))
+        for answer in ONBOARDING:
+            await collect(companion, answer)
+        await collect(companion, "add a present for Catherine to my shopping list")
+        await collect(companion, "add bread to my shopping list")
+        assert (await collect(companion, "forget everything about Catherine"))[-1].text.startswith("Done.")
+        assert [text for _, text in store.list_items("shopping")] == ["bread"]
+        assert (await collect(companion, "what's on my shopping list?"))[-1].text == "On your shopping list: bread."
+    finally:
+        memory.close()

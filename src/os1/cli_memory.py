@@ -123,5 +123,5 @@ def _forget(memory: Memory, args: argparse.Namespace, console: Console) -> int:
             return 1
     report = forget(memory, args.topic)
     console.print(f"Forgotten: {report.turns} turns, {report.items} memories, {report.terms} terms, "
-                  f"{report.profile} profile answers.", markup=False)
+                  f"{report.profile} profile answers, {report.listed} list items.", markup=False)
     return 0

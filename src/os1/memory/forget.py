@@ -25,10 +25,12 @@ class ForgetReport:
     items: int
     terms: int
     profile: int
+    listed: int = 0
+    """Items of the user's lists and notes."""
 
     @property
     def total(self) -> int:
-        return self.turns + self.items + self.terms + self.profile
+        return self.turns + self.items + self.terms + self.profile + self.listed
 
 
 def pattern(topic: str) -> re.Pattern[str]:
@@ -40,7 +42,7 @@ def pattern(topic: str) -> re.Pattern[str]:
 
 
 def forget(memory: Memory, topic: str) -> ForgetReport:
-    """Delete every turn, memory item, vocabulary term and profile answer that mentions `topic`."""
+    """Delete every turn, memory item, vocabulary term, list item and profile answer that mentions `topic`."""
     found = pattern(topic)
     db, user = memory.tables.db, memory.tables.user_id
     rows = db.execute("SELECT id, text FROM turns WHERE user_id = ?", (user,)).fetchall()
@@ -48,7 +50,9 @@ def forget(memory: Memory, topic: str) -> ForgetReport:
     item_rows = db.execute("SELECT id, text, subject, value FROM memories WHERE user_id = ?", (user,)).fetchall()
     item_ids = {int(r[0]) for r in item_rows if any(found.search(str(v)) for v in r[1:])}
     terms = [t for t, meaning in memory.tables.terms().items() if found.search(t) or found.search(meaning)]
-    return _erase(memory, turn_ids, item_ids, terms, found, derived=True)
+    listed = [int(i) for i, text in db.execute("SELECT id, item FROM list_items WHERE user_id = ?", (user,))
+              if found.search(str(text))]
+    return _erase(memory, turn_ids, item_ids, terms, found, derived=True, listed=listed)
 
 
 def forget_item(memory: Memory, item_id: int) -> ForgetReport | None:
@@ -76,7 +80,7 @@ def forget_term(memory: Memory, term: str) -> ForgetReport | None:
 
 
 def _erase(memory: Memory, turn_ids: list[int], item_ids: set[int], terms: list[str],
-           redact: re.Pattern[str] | None, *, derived: bool) -> ForgetReport:
+           redact: re.Pattern[str] | None, *, derived: bool, listed: list[int] | None = None) -> ForgetReport:
     """Delete turns, `item_ids` (with `derived`, every item found in those turns too) and `terms`; profile
     answers matching `redact` lose their words. Vectors and index entries go with them, neighbours are indexed
     again without them, and the file keeps no trace."""
@@ -94,6 +98,8 @@ def _erase(memory: Memory, turn_ids: list[int], item_ids: set[int], terms: list[
             db.execute("DELETE FROM memories WHERE id = ? AND user_id = ?", (item_id, user))
         for turn_id in turn_ids:
             db.execute("DELETE FROM turns WHERE id = ? AND user_id = ?", (turn_id, user))
+        for list_id in listed or []:
+            db.execute("DELETE FROM list_items WHERE id = ? AND user_id = ?", (list_id, user))
         for term in terms:
             memory.tables.drop_term(term)
         profile = _redact_profile(memory, redact) if redact is not None else 0
@@ -114,7 +120,7 @@ def _erase(memory: Memory, turn_ids: list[int], item_ids: set[int], terms: list[
     memory.tables.compact()
     if profile and db.path.is_file():  # the persona held those words: a local model's saved reading of it goes too
         clear_saved(db.path.parent)
-    return ForgetReport(len(turn_ids), len(item_ids), len(terms), profile)
+    return ForgetReport(len(turn_ids), len(item_ids), len(terms), profile, len(listed or []))
 
 
 def _with_answers(memory: Memory, turn_ids: list[int]) -> list[int]:

@@ -185,7 +185,8 @@ def item_json(item: Item) -> dict[str, Any]:
 
 
 def report_json(report: ForgetReport) -> dict[str, int]:
-    return {"turns": report.turns, "items": report.items, "terms": report.terms, "profile": report.profile}
+    return {"turns": report.turns, "items": report.items, "terms": report.terms, "profile": report.profile,
+            "listed": report.listed}
 
 
 def _vocabulary(memory: Memory) -> list[dict[str, str]]:

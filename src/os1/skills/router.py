@@ -87,6 +87,14 @@ def compile_pattern(skill: Skill, source: str, order: int = 0) -> Pattern:
     return Pattern(skill, source, re.compile("^" + "".join(parts) + "$"), words, order)
 
 
+def _as_said(text: str, words: str) -> str:
+    """A slot's words as the user wrote them ("Catherine", not "catherine"), where they can be found so."""
+    if "'" in words or not words:
+        return words
+    found = re.search(r"(?<!\w)" + r"\W+".join(re.escape(w) for w in words.split()) + r"(?!\w)", text, re.IGNORECASE)
+    return found.group(0) if found else words
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """The skill a line asks for and what its slots captured."""
@@ -123,7 +131,7 @@ class Router:
         for pattern in self._patterns:
             found = pattern.regex.match(line)
             if found:
-                slots = {k: v.strip() for k, v in found.groupdict().items() if v is not None}
+                slots = {k: _as_said(text, v.strip()) for k, v in found.groupdict().items() if v is not None}
                 return Match(pattern.skill, slots, pattern.source)
         if self.classifier is None:
             return None
