@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,10 +208,11 @@ def test_the_learnt_classifier_reads_what_no_pattern_does_and_leaves_talk_alone(
 async def test_a_missing_argument_is_asked_for_never_guessed(store, fake) -> None:
     companion = await onboarded(store, fake)
     companion.skills = Executor(installed_router())
-    assert (await collect(companion, "i need to make a grocery list"))[-1].text == "What should I put on the list?"
+    assert (await collect(companion, "please add to my list"))[-1].text == "What should I put on the list?"
     assert (await collect(companion, "Oat milk"))[-1].text == "I've added Oat milk to your shopping list."
     assert (await collect(companion, "add a new item to my list"))[-1].text == "What should I put on the list?"
     assert (await collect(companion, "no"))[-1].text == "Okay, never mind."
+    assert (await collect(companion, "can you create a new list for me"))[-1].text.startswith("What should I call")
     companion.skills = Executor(Router([Skill("timer", "Set a timer.", _typed, ("set a timer",),
                                               asks=(("minutes", "For how many minutes?"),))]))
     assert (await collect(companion, "set a timer"))[-1].text == "For how many minutes?"
@@ -236,3 +238,18 @@ async def test_forgetting_someone_takes_them_off_the_lists_too(store, fake) -> N
         assert (await collect(companion, "what's on my shopping list?"))[-1].text == "On your shopping list: bread."
     finally:
         memory.close()
+
+
+async def test_the_readme_session_holds(store, fake) -> None:
+    companion = await onboarded(store, fake)
+    companion.skills = Executor(installed_router())
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    session = readme.split("## Things it does", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    lines = [line.split("> ", 1) for line in session.splitlines()]
+    for (who, said), (_, expected) in zip(lines[::2], lines[1::2], strict=True):
+        assert who == "you"
+        reply = (await collect(companion, said))[-1].text
+        if said.startswith("what time is it in"):
+            assert reply.startswith("In Tokyo it's ") and reply.endswith(".")
+        else:
+            assert reply == expected, said

@@ -17,6 +17,8 @@ DEFAULT_LIST = "shopping"
 NOTES = "notes"
 _SAME = {"grocery": "shopping", "groceries": "shopping", "grocery shopping": "shopping", "shopping": "shopping",
          "to do": "to-do", "todo": "to-do", "to-do": "to-do", "things to do": "to-do", "note": NOTES, NOTES: NOTES}
+_NO_NAME = frozenset({"", "new", "me", "us", "you", "it", "this", "that", "one", "another"})
+"""What "start a new list", "make a list for me" leave in the name's place."""
 _LEADING = re.compile(r"^(?:(?:my|the|our|a|an|new|current|of)(?:\s+|$))+")
 
 
@@ -67,6 +69,25 @@ async def add_item(context: SkillContext, item: str, list: str = "") -> Done:
         return f"Okay, I took {thing} off {_called(name)} again."
 
     return Done(f"I've added {thing} to {_called(name)}." if name != NOTES else "Noted.", undo)
+
+
+async def start_list(context: SkillContext, list: str) -> Done:
+    """Start a new list: "the list" means it from now on."""
+    if _LEADING.sub("", list.strip().lower()).removesuffix("list").strip() in _NO_NAME:
+        return Done("What should I call the new list? Say \"start a list for …\".")
+    name, store = list_name(context, list), context.store
+    before = store.get(CURRENT)
+    store.set(CURRENT, name)
+
+    def undo() -> str:
+        store.set(CURRENT, before)
+        return f"Okay, no {name} list then."
+
+    have = len(store.list_items(name))
+    if have:
+        return Done(f"You already have {_called(name)}, with {have} item{'s' if have > 1 else ''}: "
+                    "I'll add to it.", undo)
+    return Done(f"I've started {_called(name)}. What should go on it? Say \"add … to the list\".", undo)
 
 
 async def take_note(context: SkillContext, note: str) -> Done:
@@ -140,6 +161,11 @@ SKILLS = (
         "* (i need|we need|we are out of|i am out of|we have run out of|we ran out of) {item} "
         f"(on|for|in) [my|the] {{list}} list {_TAIL}",
     ), "changes", LIST_WORDS, (("item", "What should I put on the list?"),)),
+    Skill("list_start", "Start a new list.", start_list, (
+        "* (make|create|start|begin|open) [me] [a|an] [new] {list} list [for me|please]",
+        "* (make|create|start|begin|open) [me] [a|an] [new] list (for|of|called|named) [the|my] {list} "
+        "[for me|please]",
+    ), "changes", (), (("list", "What should I call the list?"),)),
     Skill("note_add", "Take notes for you.", take_note, (
         "* (take|make|write|jot) [down] [a] note [that|saying|of|to] {note}",
         "* note (that|down) {note}",
