@@ -30,8 +30,8 @@ SKILL_OF_INTENT: dict[str, str] = {
     "cooking/recipe": CONVERSATION,
 }
 
-FAMILY: dict[str, str] = {"note_add": "list_add", "list_start": "list_add", "notes_show": "list_show", "lists_show": "list_show",
-                          "list_clear": "list_remove"}
+FAMILY: dict[str, str] = {"note_add": "list_add", "list_start": "list_add", "notes_show": "list_show",
+                          "lists_show": "list_show", "list_clear": "list_remove"}
 """A skill's family, where it is not the skill's own name."""
 
 
