@@ -195,8 +195,11 @@ async def test_export_import_round_trips_exactly(memory: Memory, tmp_path: Path,
     said(memory, "I live in Oslo. My brother Nils plays drums.", DAY1)
     said(memory, "I moved to Bergen.", DAY1 + timedelta(days=3))
     memory.teach("Hytta", "our cabin")
+    memory.store.add_list_item("shopping", "Oat milk", DAY1)
+    memory.store.add_list_item("notes", "the plumber comes on Tuesday", DAY1)
     await memory.flush()
     first = export_memory(memory)
+    assert [entry["item"] for entry in first["lists"]] == ["Oat milk", "the plumber comes on Tuesday"]
     path = tmp_path / "export.json"
     path.write_text(json.dumps(first))
     other = Database(tmp_path / "other.db")
@@ -207,6 +210,7 @@ async def test_export_import_round_trips_exactly(memory: Memory, tmp_path: Path,
     first.pop("exported_at"), second.pop("exported_at")
     assert second == first
     assert any("Bergen" in r.text for r in await fresh.recall("where do I live", k=3))
+    assert [text for _, text in fresh.store.list_items("shopping")] == ["Oat milk"]
     with pytest.raises(InputError, match="fresh"):
         import_memory(fresh, read_export(path))
     fresh.close()

@@ -1,4 +1,4 @@
-"""Export and import one user's memory as one JSON file that round-trips exactly.
+"""Export and import one user's memory (their lists and notes too) as one JSON file that round-trips exactly.
 
 References inside the file are positions (the n-th session, the n-th turn), not database ids, so a file
 imported anywhere exports back to the same bytes (bar `exported_at`). Vectors and the full-text index are
@@ -20,6 +20,7 @@ from os1.memory.tables import EMBED, MemoryTables, memory_doc
 FORMAT = "os1-memory"
 VERSION = 1
 TURN_FIELDS = ("session", "role", "speaker", "text", "status", "at")
+LIST_FIELDS = ("list", "item", "at")
 ITEM_FIELDS = ("kind", "subject", "attribute", "value", "text", "importance", "valid_from", "valid_until", "sources")
 
 SECRET_KEYS = frozenset({"server.api_key"})
@@ -47,6 +48,8 @@ def export_memory(memory: Memory) -> dict[str, Any]:
                    "text": r[4], "status": r[5], "at": r[6]} for r in turn_rows],
         "memories": items,
         "vocabulary": memory.tables.terms(),
+        "lists": [{"list": r[0], "item": r[1], "at": r[2]} for r in db.execute(
+            "SELECT list, item, created_at FROM list_items WHERE user_id = ? ORDER BY id", (user,))],
     }
 
 
@@ -88,6 +91,8 @@ def _check(data: dict[str, Any]) -> None:
         for item in items:
             assert set(ITEM_FIELDS) <= set(item) and isinstance(item["text"], str)
             assert all(0 <= int(s) < len(turns) for s in item["sources"])
+        for entry in data.get("lists", []):  # files from before lists have none
+            assert set(LIST_FIELDS) <= set(entry) and all(isinstance(entry[f], str) for f in LIST_FIELDS)
     except (KeyError, TypeError, ValueError, AssertionError) as exc:
         raise InputError("The export file is damaged: its contents do not fit together.") from exc
 
@@ -116,6 +121,9 @@ def import_memory(memory: Memory, data: dict[str, Any]) -> int:
                 memory.store.set(str(key), str(value))
         for term, meaning in data["vocabulary"].items():
             memory.tables.add_term(str(term), str(meaning))
+        for entry in data.get("lists", []):
+            db.execute("INSERT INTO list_items(user_id, list, item, created_at) VALUES (?,?,?,?)",
+                       (user, entry["list"], entry["item"], entry["at"]))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
