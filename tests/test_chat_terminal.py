@@ -111,3 +111,16 @@ def test_ctrl_c_during_a_reply_stops_it_and_the_chat_goes_on(home: Path, tmp_pat
     term.read_until("You: ")
     term.type(b"/quit\r")
     assert term.wait() == 0, term.shown()
+
+
+def test_a_timer_goes_off_at_the_prompt_and_the_prompt_comes_back(chatting: Terminal) -> None:
+    chatting.output = b""
+    chatting.type(b"set a timer for 2 seconds\r")
+    chatting.read_until("Timer set for 2 seconds.")
+    chatting.read_until("You: ")
+    chatting.output = b""
+    shown = chatting.read_until("Your timer for 2 seconds is done.", timeout=30)
+    shown = chatting.read_until("You: ", timeout=10)
+    assert shown.index("is done") < shown.rindex("You: ")  # a fresh prompt after it
+    chatting.type(b"\x04")
+    assert chatting.wait() == 0

@@ -155,6 +155,18 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
         companion.warm_up()
     current: asyncio.Task[None] | None = None
     quitting = asyncio.Event()
+    at_prompt = False
+
+    async def ring() -> None:
+        """Timers and alarms going off while the user is here, printed above a fresh prompt."""
+        async for notice in companion.rings():
+            if at_prompt:
+                console.print()
+            ui.show(notice)
+            if at_prompt:
+                console.print("You: ", style="bold green", end="")
+
+    rings = asyncio.ensure_future(ring()) if interactive else None
 
     def on_sigint() -> None:
         if current is not None and not current.done():
@@ -163,7 +175,6 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
             quitting.set()
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
-    at_prompt = False
     try:
         while not quitting.is_set():
             if interactive:
@@ -210,6 +221,8 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
                 ui.end_line(interrupted=True)
             current = None
     finally:
+        if rings is not None:
+            rings.cancel()
         loop.remove_signal_handler(signal.SIGINT)
         ui.end_line()
         if interactive and at_prompt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -37,6 +38,7 @@ from os1.persona.onboarding import intro, messages
 from os1.persona.prompts import context_note, system_prompt
 from os1.skills.base import SkillContext
 from os1.skills.executor import Executor
+from os1.skills.timers import ringing
 
 Recall = Callable[[str], Awaitable[list[str]]]
 """Given the user's words, the memories worth having in mind (most relevant first)."""
@@ -85,6 +87,8 @@ class Prepared:
     """The time the context note gives."""
 
 
+RING_CHECK_S = 300.0
+"""The longest `Companion.rings` waits before looking at the user's timers again."""
 PREPARED_FOR_S = 120.0
 """How long a preparation stays usable: the note's time would be wrong after that."""
 RECALL_FROM_WORDS = 3
@@ -200,6 +204,10 @@ class Companion:
         the next reply reads only the new line and its memory note."""
         self._reading: asyncio.Future[None] | None = None
         self.session_id: int | None = None
+        self._timers_changed = asyncio.Event()
+        """Set (and replaced) when a skill may have set or cancelled a timer: `rings` looks again."""
+        self._timers_version = 0
+        """Counts those moments, for a `rings` that was not waiting when one came."""
         self.store.recover_streaming()
 
     @property
@@ -446,7 +454,29 @@ class Companion:
         """Run the skill the line asks for; the line is stored before it runs, its answer kept but not indexed."""
         user_turn = self._store("user", text, at)
         reply = await skills.run(text, SkillContext(self.store, at or now()))
+        self._timers_version += 1
+        self._timers_changed.set()
+        self._timers_changed = asyncio.Event()
         return self._exchange(text, reply, at, recallable=False, user_turn=user_turn)
+
+    async def rings(self) -> AsyncIterator[Notice]:
+        """Each of this user's timers and alarms as it goes off, as a `Notice` (one that fell due while OS1
+        was not running at once, saying so), until cancelled. Each goes off once, however many connections
+        listen (`UserStore.ring`). It looks again when a skill runs here, and about every `RING_CHECK_S`
+        (for one set through another process)."""
+        while True:
+            current, seen = now(), self._timers_version
+            pending = self.store.timers()
+            for timer in pending:
+                if timer.due_at <= current and self.store.ring(timer.id, current):
+                    yield Notice(ringing(timer, current))
+            later = [t.due_at for t in pending if t.due_at > current]
+            check = RING_CHECK_S * random.uniform(0.75, 1.25)  # thousands of sessions opened together spread out
+            wait = min([check, *((d - current).total_seconds() for d in later)])
+            if seen != self._timers_version:
+                continue  # a skill ran while the listener was away (at a yield)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timers_changed.wait(), max(0.0, wait))
 
     def _forget(self, memory: Memory, topic: str, at: datetime | None) -> list[CompanionEvent]:
         """Forget for real; neither the request nor the reply keeps the topic's name."""

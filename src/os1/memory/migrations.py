@@ -160,4 +160,17 @@ MIGRATIONS: list[str | Rebuild] = [
     );
     CREATE INDEX list_items_user ON list_items(user_id, list, id);
     """,
+    # 7: timers and alarms (skills/timers.py): when each goes off, and once it has (rung_at).
+    """
+    CREATE TABLE timers (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('timer', 'alarm')),
+        label TEXT NOT NULL DEFAULT '',
+        due_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        rung_at TEXT
+    );
+    CREATE INDEX timers_due ON timers(user_id, rung_at, due_at);
+    """,
 ]

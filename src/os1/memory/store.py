@@ -57,6 +57,18 @@ class Turn:
     """Who said it, by name ('' before first boot: the role says enough)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A timer or an alarm that has not gone off yet."""
+
+    id: int
+    kind: str
+    """'timer' or 'alarm'."""
+    label: str
+    due_at: datetime
+    created_at: datetime
+
+
 TURN_COLUMNS = "id, role, text, status, created_at, session_id, speaker"
 
 
@@ -393,6 +405,34 @@ class UserStore:
         with self.transaction():
             for item_id in ids:
                 self._db.execute("DELETE FROM list_items WHERE id = ? AND user_id = ?", (item_id, self.user_id))
+
+    def add_timer(self, kind: Literal["timer", "alarm"], due_at: datetime, label: str = "",
+                  at: datetime | None = None) -> int:
+        """A timer or an alarm, durably; its id."""
+        with self.transaction():
+            cur = self._db.execute("INSERT INTO timers(user_id, kind, label, due_at, created_at) VALUES (?,?,?,?,?)",
+                                   (self.user_id, kind, label, stamp(due_at.astimezone(UTC)), stamp(at)))
+        return int(cur.lastrowid or 0)
+
+    def timers(self) -> list[Timer]:
+        """The timers and alarms that have not gone off yet, soonest first."""
+        rows = self._db.execute("SELECT id, kind, label, due_at, created_at FROM timers WHERE user_id = ? "
+                                "AND rung_at IS NULL ORDER BY due_at, id", (self.user_id,)).fetchall()
+        return [Timer(int(r[0]), str(r[1]), str(r[2]), datetime.fromisoformat(str(r[3])),
+                      datetime.fromisoformat(str(r[4]))) for r in rows]
+
+    def remove_timers(self, ids: list[int]) -> None:
+        """Delete these timers or alarms durably."""
+        with self.transaction():
+            for timer_id in ids:
+                self._db.execute("DELETE FROM timers WHERE id = ? AND user_id = ?", (timer_id, self.user_id))
+
+    def ring(self, timer_id: int, at: datetime | None = None) -> bool:
+        """Mark a timer as gone off, once: False if it already had (another connection rang it) or is gone."""
+        with self.transaction():
+            cur = self._db.execute("UPDATE timers SET rung_at = ? WHERE id = ? AND user_id = ? AND rung_at IS NULL",
+                                   (stamp(at), timer_id, self.user_id))
+        return cur.rowcount == 1
 
     def profile(self) -> dict[str, str]:
         """Every profile value of this user."""

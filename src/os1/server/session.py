@@ -85,6 +85,8 @@ class Session:
         """Whether `say` may carry its own time (`at`): a server for imports and tests."""
         self._typing: TypingAhead | None = None
         """The drafts' preparation, made at the first draft (thousands of sessions never send one)."""
+        self._rings: asyncio.Task[None] | None = None
+        """Sends the user's timers and alarms as `notice` events as they go off (from `hello` on)."""
 
     async def send(self, event: ServerEvent) -> None:
         """Send one event; the reply task, the voice and the reader never interleave a frame."""
@@ -213,6 +215,13 @@ class Session:
         for event in companion.opening():
             await self.send(event)
         companion.warm_up()
+        if self._rings is None:
+            self._rings = asyncio.create_task(self._ring())
+
+    async def _ring(self) -> None:
+        with contextlib.suppress(ClientGone):
+            async for notice in self.companion.rings():
+                await self.send(notice)
 
     def replying(self) -> bool:
         """Whether a reply is in progress (typed, or spoken and still being made or heard)."""
@@ -238,6 +247,8 @@ class Session:
         saying is ended and stored first."""
         if self._typing is not None:
             self._typing.close()
+        if self._rings is not None:
+            self._rings.cancel()
         reply = self._reply if self._reply is not None and not self._reply.done() else None
         if reply is not None:
             reply.cancel()

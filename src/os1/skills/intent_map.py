@@ -19,6 +19,9 @@ CONVERSATION = "conversation"
 
 SKILL_OF_INTENT: dict[str, str] = {
     "datetime/query": "date_time",
+    "alarm/set": "alarm_set",
+    "alarm/query": "timers_show",
+    "alarm/remove": "alarms_cancel",
     "lists/createoradd": "list_add",
     "lists/query": "list_show",
     "lists/remove": "list_remove",
@@ -31,7 +34,8 @@ SKILL_OF_INTENT: dict[str, str] = {
 }
 
 FAMILY: dict[str, str] = {"note_add": "list_add", "list_start": "list_add", "notes_show": "list_show",
-                          "lists_show": "list_show", "list_clear": "list_remove"}
+                          "lists_show": "list_show", "list_clear": "list_remove", "timer_set": "alarm_set",
+                          "timers_cancel": "alarms_cancel"}
 """A skill's family, where it is not the skill's own name."""
 
 
