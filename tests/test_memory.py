@@ -197,6 +197,7 @@ async def test_export_import_round_trips_exactly(memory: Memory, tmp_path: Path,
     memory.teach("Hytta", "our cabin")
     memory.store.add_list_item("shopping", "Oat milk", DAY1)
     memory.store.add_list_item("notes", "the plumber comes on Tuesday", DAY1)
+    memory.store.add_timer("alarm", DAY1 + timedelta(days=1), "dentist", DAY1)
     await memory.flush()
     first = export_memory(memory)
     assert [entry["item"] for entry in first["lists"]] == ["Oat milk", "the plumber comes on Tuesday"]
@@ -211,6 +212,7 @@ async def test_export_import_round_trips_exactly(memory: Memory, tmp_path: Path,
     assert second == first
     assert any("Bergen" in r.text for r in await fresh.recall("where do I live", k=3))
     assert [text for _, text in fresh.store.list_items("shopping")] == ["Oat milk"]
+    assert [(t.kind, t.label) for t in fresh.store.timers()] == [("alarm", "dentist")]
     with pytest.raises(InputError, match="fresh"):
         import_memory(fresh, read_export(path))
     fresh.close()

@@ -1,4 +1,5 @@
-"""Export and import one user's memory (their lists and notes too) as one JSON file that round-trips exactly.
+"""Export and import one user's memory (their lists, notes and pending timers too) as one JSON file that
+round-trips exactly.
 
 References inside the file are positions (the n-th session, the n-th turn), not database ids, so a file
 imported anywhere exports back to the same bytes (bar `exported_at`). Vectors and the full-text index are
@@ -21,6 +22,7 @@ FORMAT = "os1-memory"
 VERSION = 1
 TURN_FIELDS = ("session", "role", "speaker", "text", "status", "at")
 LIST_FIELDS = ("list", "item", "at")
+TIMER_FIELDS = ("kind", "label", "due", "at")
 ITEM_FIELDS = ("kind", "subject", "attribute", "value", "text", "importance", "valid_from", "valid_until", "sources")
 
 SECRET_KEYS = frozenset({"server.api_key"})
@@ -50,6 +52,9 @@ def export_memory(memory: Memory) -> dict[str, Any]:
         "vocabulary": memory.tables.terms(),
         "lists": [{"list": r[0], "item": r[1], "at": r[2]} for r in db.execute(
             "SELECT list, item, created_at FROM list_items WHERE user_id = ? ORDER BY id", (user,))],
+        "timers": [{"kind": r[0], "label": r[1], "due": r[2], "at": r[3]} for r in db.execute(
+            "SELECT kind, label, due_at, created_at FROM timers WHERE user_id = ? AND rung_at IS NULL ORDER BY id",
+            (user,))],
     }
 
 
@@ -93,6 +98,9 @@ def _check(data: dict[str, Any]) -> None:
             assert all(0 <= int(s) < len(turns) for s in item["sources"])
         for entry in data.get("lists", []):  # files from before lists have none
             assert set(LIST_FIELDS) <= set(entry) and all(isinstance(entry[f], str) for f in LIST_FIELDS)
+        for timer in data.get("timers", []):  # pending timers and alarms; files from before them have none
+            assert set(TIMER_FIELDS) <= set(timer) and timer["kind"] in ("timer", "alarm")
+            assert all(isinstance(timer[f], str) for f in TIMER_FIELDS)
     except (KeyError, TypeError, ValueError, AssertionError) as exc:
         raise InputError("The export file is damaged: its contents do not fit together.") from exc
 
@@ -124,6 +132,9 @@ def import_memory(memory: Memory, data: dict[str, Any]) -> int:
         for entry in data.get("lists", []):
             db.execute("INSERT INTO list_items(user_id, list, item, created_at) VALUES (?,?,?,?)",
                        (user, entry["list"], entry["item"], entry["at"]))
+        for timer in data.get("timers", []):
+            db.execute("INSERT INTO timers(user_id, kind, label, due_at, created_at) VALUES (?,?,?,?,?)",
+                       (user, timer["kind"], timer["label"], timer["due"], timer["at"]))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
