@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -74,11 +75,31 @@ async def test_a_timer_goes_off_once_however_many_listen_and_a_late_one_says_so(
     await collect(companion, "set a timer for 1 second")
     ring = await asyncio.wait_for(anext(first), 5)
     assert ring.text == "Your timer for 1 second is done."
-    pending = asyncio.ensure_future(anext(second))  # the other listener heard nothing: both were rung already
-    await asyncio.sleep(0.2)
-    assert not pending.done() and store.timers() == []
-    pending.cancel()
-    await first.aclose()
+    with pytest.raises(StopAsyncIteration):  # the other heard nothing: both were rung, and none is pending
+        await asyncio.wait_for(anext(second), 5)
+    assert store.timers() == []
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(first), 5)
+
+
+async def test_every_open_surface_hears_it_and_no_task_waits_without_timers(store, fake) -> None:
+    companion = await onboarded(store, fake)
+    companion.skills = Executor(installed_router())
+    heard: list[tuple[str, str]] = []
+
+    def surface(name: str) -> Any:
+        async def deliver(notice: Notice) -> None:
+            heard.append((name, notice.text))
+        return deliver
+
+    stops = [companion.listen(surface("page")), companion.listen(surface("terminal"))]
+    assert companion._ringer is None  # nothing pending: nothing runs
+    await collect(companion, "set a timer for 1 second")
+    assert companion._ringer is not None
+    await asyncio.wait_for(companion._ringer, 5)
+    assert heard == [("page", "Your timer for 1 second is done."), ("terminal", "Your timer for 1 second is done.")]
+    for stop in stops:
+        stop()
 
 
 def test_a_timer_survives_a_restart_and_rings_on_the_page(settings: Settings, fake) -> None:

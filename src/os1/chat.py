@@ -157,16 +157,15 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
     quitting = asyncio.Event()
     at_prompt = False
 
-    async def ring() -> None:
-        """Timers and alarms going off while the user is here, printed above a fresh prompt."""
-        async for notice in companion.rings():
-            if at_prompt:
-                console.print()
-            ui.show(notice)
-            if at_prompt:
-                console.print("You: ", style="bold green", end="")
+    async def ring(notice: Notice) -> None:
+        """A timer or an alarm going off while the user is here, printed above a fresh prompt."""
+        if at_prompt:
+            console.print()
+        ui.show(notice)
+        if at_prompt:
+            console.print("You: ", style="bold green", end="")
 
-    rings = asyncio.ensure_future(ring()) if interactive else None
+    unlisten = companion.listen(ring) if interactive else None
 
     def on_sigint() -> None:
         if current is not None and not current.done():
@@ -221,8 +220,8 @@ async def run_chat(companion: Companion, console: Console, stdin: BinaryIO | Non
                 ui.end_line(interrupted=True)
             current = None
     finally:
-        if rings is not None:
-            rings.cancel()
+        if unlisten is not None:
+            unlisten()
         loop.remove_signal_handler(signal.SIGINT)
         ui.end_line()
         if interactive and at_prompt:

@@ -208,6 +208,9 @@ class Companion:
         """Set (and replaced) when a skill may have set or cancelled a timer: `rings` looks again."""
         self._timers_version = 0
         """Counts those moments, for a `rings` that was not waiting when one came."""
+        self._listeners: list[Callable[[Notice], Awaitable[None]]] = []
+        self._ringer: asyncio.Task[None] | None = None
+        """Runs `rings` for the listeners, only while there are listeners and pending timers."""
         self.store.recover_streaming()
 
     @property
@@ -457,24 +460,54 @@ class Companion:
         self._timers_version += 1
         self._timers_changed.set()
         self._timers_changed = asyncio.Event()
+        self._start_ringer()
         return self._exchange(text, reply, at, recallable=False, user_turn=user_turn)
+
+    def listen(self, deliver: Callable[[Notice], Awaitable[None]]) -> Callable[[], None]:
+        """Have `deliver` (a surface: a socket, the terminal) get each of this user's timers and alarms as it
+        goes off, while it is open; returns what to call when it closes. Every open surface gets each one.
+        Costs nothing while the user has no pending timer: the task that waits for them (`rings`) runs only
+        while there are listeners and timers."""
+        self._listeners.append(deliver)
+        self._start_ringer()
+
+        def stop() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(deliver)
+            if not self._listeners and self._ringer is not None:
+                self._ringer.cancel()
+                self._ringer = None
+
+        return stop
+
+    def _start_ringer(self) -> None:
+        if self._listeners and (self._ringer is None or self._ringer.done()) and self.store.timers():
+            self._ringer = asyncio.ensure_future(self._ring())
+
+    async def _ring(self) -> None:
+        async for notice in self.rings():
+            for deliver in list(self._listeners):
+                with contextlib.suppress(Exception):  # a surface that went away misses it; the others do not
+                    await deliver(notice)
 
     async def rings(self) -> AsyncIterator[Notice]:
         """Each of this user's timers and alarms as it goes off, as a `Notice` (one that fell due while OS1
-        was not running at once, saying so), until cancelled. Each goes off once, however many connections
-        listen (`UserStore.ring`). It looks again when a skill runs here, and about every `RING_CHECK_S`
-        (for one set through another process)."""
+        was not running at once, saying so); it ends when none is pending. Each goes off once, however many
+        iterate (`UserStore.ring`). It looks again when a skill runs here, and about every `RING_CHECK_S`
+        (for one set or cancelled through another process)."""
         while True:
             current, seen = now(), self._timers_version
             pending = self.store.timers()
+            if not pending:
+                return
             for timer in pending:
                 if timer.due_at <= current and self.store.ring(timer.id, current):
                     yield Notice(ringing(timer, current))
             later = [t.due_at for t in pending if t.due_at > current]
             check = RING_CHECK_S * random.uniform(0.75, 1.25)  # thousands of sessions opened together spread out
             wait = min([check, *((d - current).total_seconds() for d in later)])
-            if seen != self._timers_version:
-                continue  # a skill ran while the listener was away (at a yield)
+            if seen != self._timers_version or not later:
+                continue  # a skill ran while the listener was away (at a yield), or all that was due has rung
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._timers_changed.wait(), max(0.0, wait))
 

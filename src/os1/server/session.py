@@ -85,8 +85,8 @@ class Session:
         """Whether `say` may carry its own time (`at`): a server for imports and tests."""
         self._typing: TypingAhead | None = None
         """The drafts' preparation, made at the first draft (thousands of sessions never send one)."""
-        self._rings: asyncio.Task[None] | None = None
-        """Sends the user's timers and alarms as `notice` events as they go off (from `hello` on)."""
+        self._unlisten: Callable[[], None] | None = None
+        """Ends the `notice` events of the user's timers and alarms going off (sent from `hello` on)."""
 
     async def send(self, event: ServerEvent) -> None:
         """Send one event; the reply task, the voice and the reader never interleave a frame."""
@@ -215,13 +215,8 @@ class Session:
         for event in companion.opening():
             await self.send(event)
         companion.warm_up()
-        if self._rings is None:
-            self._rings = asyncio.create_task(self._ring())
-
-    async def _ring(self) -> None:
-        with contextlib.suppress(ClientGone):
-            async for notice in self.companion.rings():
-                await self.send(notice)
+        if self._unlisten is None:
+            self._unlisten = companion.listen(self.send)
 
     def replying(self) -> bool:
         """Whether a reply is in progress (typed, or spoken and still being made or heard)."""
@@ -247,8 +242,8 @@ class Session:
         saying is ended and stored first."""
         if self._typing is not None:
             self._typing.close()
-        if self._rings is not None:
-            self._rings.cancel()
+        if self._unlisten is not None:
+            self._unlisten()
         reply = self._reply if self._reply is not None and not self._reply.done() else None
         if reply is not None:
             reply.cancel()
