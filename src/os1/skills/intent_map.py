@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from os1.skills.classifier import OTHER
+
 TALK_FILE = Path(__file__).with_name("data") / "conversation.txt"
 """Lines of companion talk that use skills' words and ask for no skill, learnt as "other"."""
 
@@ -43,7 +45,7 @@ def training_label(intent: str) -> str:
     """What a labelled utterance teaches the classifier: a skill family's name, else "other" (conversation and
     the intents of skills OS1 does not have yet alike: none of them is a skill here)."""
     label = SKILL_OF_INTENT.get(intent, CONVERSATION)
-    return "other" if label == CONVERSATION else label
+    return OTHER if label == CONVERSATION else label
 
 
 def training_examples(rows: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
@@ -52,7 +54,7 @@ def training_examples(rows: Iterable[tuple[str, str]]) -> Iterator[tuple[str, st
         yield text, training_label(intent)
     for line in TALK_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            yield line.strip(), "other"
+            yield line.strip(), OTHER
 
 
 def family(skill_name: str | None) -> str:
