@@ -27,7 +27,7 @@ from os1.events import (
     ReplyStarted,
     TurnStored,
 )
-from os1.llm.base import LLM, Message
+from os1.llm.base import LLM, Message, Tool, ToolCall
 from os1.memory import intents
 from os1.memory.api import Memory, fewer_own
 from os1.memory.forget import forget
@@ -37,7 +37,7 @@ from os1.persona import Onboarding, choose_name
 from os1.persona.onboarding import intro, messages
 from os1.persona.prompts import context_note, system_prompt
 from os1.skills.base import SkillContext
-from os1.skills.executor import Executor
+from os1.skills.executor import TOOL_GUIDANCE, Executor
 from os1.skills.timers import ringing
 
 Recall = Callable[[str], Awaitable[list[str]]]
@@ -87,6 +87,8 @@ class Prepared:
     """The time the context note gives."""
 
 
+TOOL_ROUNDS = 4
+"""The most rounds of tool calls a model may make in one answer."""
 RING_CHECK_S = 300.0
 """The longest `Companion.rings` waits before looking at the user's timers again."""
 PREPARED_FOR_S = 120.0
@@ -211,6 +213,9 @@ class Companion:
         self._listeners: list[Callable[[Notice], Awaitable[None]]] = []
         self._ringer: asyncio.Task[None] | None = None
         """Runs `rings` for the listeners, only while there are listeners and pending timers."""
+        self._outside_turn: int | None = None
+        """The user turn whose answer brought outside text (a page, a tool's result) into the model's view: while
+        it is in the history window, changes a model asks for wait for the user's yes (`Executor.needs_yes`)."""
         self.store.recover_streaming()
 
     @property
@@ -265,8 +270,8 @@ class Companion:
                 return "forget"
             if intents.asks_about(cleaned) is not None:
                 return "about"
-        if self.skills is not None and self.skills.claims(cleaned):
-            return "skill"
+        if self.skills is not None and not self.llm.can_call_tools and self.skills.claims(cleaned):
+            return "skill"  # a model that calls tools chooses skills itself
         return "reply"
 
     async def say(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
@@ -457,11 +462,52 @@ class Companion:
         """Run the skill the line asks for; the line is stored before it runs, its answer kept but not indexed."""
         user_turn = self._store("user", text, at)
         reply = await skills.run(text, SkillContext(self.store, at or now()))
+        self._skill_ran()
+        return self._exchange(text, reply, at, recallable=False, user_turn=user_turn)
+
+    def _skill_ran(self) -> None:
+        """A skill may have set or cancelled a timer: the ringer looks again."""
         self._timers_version += 1
         self._timers_changed.set()
         self._timers_changed = asyncio.Event()
         self._start_ringer()
-        return self._exchange(text, reply, at, recallable=False, user_turn=user_turn)
+
+    async def _tool_turn(self, skills: Executor, llm: LLM, messages: list[Message], tools: list[Tool],
+                         user_turn: int, at: datetime | None, max_tokens: int) -> AsyncGenerator[str, None]:
+        """A reply by a model that calls tools: its words stream; each round's calls run through the executor
+        and their results go back to it, up to `TOOL_ROUNDS`; a call that needs the user's yes ends the reply
+        with the question (the user's next line answers it)."""
+        if messages and messages[0].role == "system":
+            messages = [Message("system", messages[0].content + "\n\n" + TOOL_GUIDANCE), *messages[1:]]
+        context = SkillContext(self.store, at or now())
+        tainted = self._outside_turn is not None and self._outside_turn >= self._history_from
+        for _ in range(TOOL_ROUNDS):
+            said: list[str] = []
+            calls: list[ToolCall] = []
+            async with aclosing(llm.stream_turn(messages, tools, max_tokens=max_tokens,
+                                                temperature=self.temperature)) as pieces:
+                async for piece in pieces:
+                    if isinstance(piece, ToolCall):
+                        calls.append(piece)
+                    else:
+                        said.append(piece)
+                        yield piece
+            if not calls:
+                return
+            messages = [*messages, Message("assistant", "".join(said), tool_calls=tuple(calls))]
+            question = ""
+            for call in calls:
+                outcome = await skills.tool(call, context, tainted=tainted)
+                if outcome.untrusted:
+                    tainted, self._outside_turn = True, user_turn
+                if outcome.ran:
+                    self._skill_ran()
+                question = question or outcome.question
+                messages.append(Message("tool", outcome.content, tool_call_id=call.id))
+            if question:
+                yield ("\n\n" if "".join(said).strip() else "") + question
+                return
+        yield " I stopped there: that took more steps than I take for one answer."
 
     def listen(self, deliver: Callable[[Notice], Awaitable[None]]) -> Callable[[], None]:
         """Have `deliver` (a surface: a socket, the terminal) get each of this user's timers and alarms as it
@@ -563,7 +609,18 @@ class Companion:
         context = self._context(text, memories, history, prepared.when if prepared else at or now(), turn)
         max_tokens = min(self.max_reply_tokens, SPOKEN_REPLY_TOKENS) if spoken else self.max_reply_tokens
         llm = self.voice_llm if spoken and self.voice_llm is not None else self.llm
-        pump = _Pump(llm.stream(context.messages, max_tokens=max_tokens, temperature=self.temperature), preview)
+        chooser = self.skills if llm.can_call_tools else None
+        tools = chooser.tools() if chooser is not None else []
+        if tools and commit is not None:  # skills must not run for words the user may still take back
+            if not await commit:
+                return
+            commit, user_turn = None, self._keep_said(text, at, amend)
+            yield TurnStored(user_turn)
+        if chooser is not None and tools and user_turn is not None:
+            source = self._tool_turn(chooser, llm, context.messages, tools, user_turn, at, max_tokens)
+        else:
+            source = llm.stream(context.messages, max_tokens=max_tokens, temperature=self.temperature)
+        pump = _Pump(source, preview)
         try:
             if commit is not None:
                 if not await commit:

@@ -8,6 +8,9 @@ engines' fakes are in `os1.speech.testing`):
   "fail": "unavailable"}`: an answer whose key the user's last message contains (case-insensitive), else
   replies in order (then echo), `delay` seconds between words, and an optional failure. Answers suit a
   voice loop, which may start a reply speculatively and drop it: a dropped stream still takes a queued reply.
+  With `"tools": {"weather": [{"name": "forecast", "arguments": {"city": "Oslo"}}]}` it calls tools: when the
+  newest messages (the user's line, or the results of its last calls) contain a key, it makes those calls;
+  after results that hold none, it says what they said. So a script can obey text injected into a result.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from os1.errors import ConfigError, ModelError, ModelResponseError, ModelUnavailable
-from os1.llm.base import LLM, Message
+from os1.llm.base import LLM, Message, Tool, ToolCall
 from os1.plugins import RegisterModel, hookimpl
 
 if TYPE_CHECKING:
@@ -35,7 +38,8 @@ class FakeLLM(LLM):
     """A scripted model: replies come from a queue, word by word, optionally slowly."""
 
     def __init__(self, replies: Sequence[str] = (), *, delay: float = 0.0, fail: str = "",
-                 context_tokens: int = 2048, answers: Mapping[str, str] | None = None) -> None:
+                 context_tokens: int = 2048, answers: Mapping[str, str] | None = None,
+                 tools: Mapping[str, Sequence[Mapping[str, object]]] | None = None) -> None:
         if fail and fail not in _FAILURES:
             raise ConfigError(f"Unknown fake failure '{fail}'; use one of {sorted(_FAILURES)}.")
         self.replies = list(replies)
@@ -48,10 +52,49 @@ class FakeLLM(LLM):
         """Every message list the model was asked to continue, for assertions."""
         self.cancelled = 0
         """How many streams were stopped before their end."""
+        self.tool_script = {key.lower(): list(calls) for key, calls in (tools or {}).items()}
+        self.can_call_tools = bool(self.tool_script)
+        self.tools_offered: list[list[str]] = []
+        """The names of the tools offered at each `stream_turn`."""
+        self._call_count = 0
+        self._fired: set[str] = set()
+        """The keys that made calls in this turn (each does once a turn)."""
 
     def enqueue(self, *replies: str) -> None:
         """Add replies to play next."""
         self.replies.extend(replies)
+
+    async def stream_turn(
+        self, messages: Sequence[Message], tools: Sequence[Tool], *, max_tokens: int = 256,
+        temperature: float = 0.7
+    ) -> AsyncGenerator[str | ToolCall, None]:
+        self.tools_offered.append([t.name for t in tools])
+        newest: list[Message] = []
+        for message in reversed(messages):
+            if message.role in ("assistant", "system"):
+                break
+            newest.insert(0, message)
+        said = " ".join(m.content for m in newest).lower()
+        if newest and newest[0].role == "user":
+            self._fired.clear()  # a new turn: every key may fire again
+        key = next((key for key in self.tool_script if key in said and key not in self._fired), None)
+        planned = self.tool_script[key] if key is not None and tools else None
+        if key is not None and planned:
+            self._fired.add(key)
+            self.calls.append(list(messages))
+            for call in planned:
+                self._call_count += 1
+                arguments = call.get("arguments", {})
+                yield ToolCall(f"fake_{self._call_count}", str(call["name"]),
+                               arguments if isinstance(arguments, dict) else {})
+            return
+        if newest and newest[-1].role == "tool" and not self.replies:
+            self.calls.append(list(messages))
+            for i, word in enumerate("Here is what I found: {}".format(" ".join(m.content for m in newest)).split(" ")):
+                yield word if i == 0 else " " + word
+            return
+        async for delta in self.stream(messages, max_tokens=max_tokens, temperature=temperature):
+            yield delta
 
     async def stream(
         self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.7
@@ -91,9 +134,13 @@ def fake_from_spec(arg: str, settings: Settings) -> LLM:
     answers = script.get("answers", {})
     if not isinstance(answers, dict):
         raise ConfigError(f'"answers" in {arg} must map words to replies.')
+    tools = script.get("tools", {})
+    if not isinstance(tools, dict) or not all(isinstance(v, list) and all(isinstance(c, dict) and "name" in c
+                                                                          for c in v) for v in tools.values()):
+        raise ConfigError(f'"tools" in {arg} must map words to lists of calls ({{"name": …, "arguments": {{…}}}}).')
     return FakeLLM(script.get("replies", []), delay=float(script.get("delay", 0.0)),
                    fail=str(script.get("fail", "")), context_tokens=settings.context_tokens,
-                   answers={str(k): str(v) for k, v in answers.items()})
+                   answers={str(k): str(v) for k, v in answers.items()}, tools=tools)
 
 
 @hookimpl

@@ -5,6 +5,11 @@ schema a tool-calling model would be shown (`Skill.schema`) and convert what the
 (`Skill.arguments`). Its effect says what running it may do: `reads` (nothing changes), `changes` (the user's
 own data, and it can be undone: its `Done` carries the undo), `acts` (sends, deletes, spends, unlocks: it runs
 only once the user has confirmed the exact action).
+
+A skill whose arguments are not Python parameters (an MCP server's tool) gives its JSON schema itself
+(`parameters`) and takes `**arguments`. Text a skill brings from outside (a web page, an MCP tool's result) is
+data, never instructions: a skill with a `source`, or a `Done` marked `untrusted`, is quoted as such to the model,
+and the executor asks the user before any change or action a model wants after reading it (`skills/executor.py`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class Done:
 
     text: str
     undo: Callable[[], str] | None = None
+    untrusted: bool = False
+    """The text comes from outside (a page, a message, a tool of someone else's): data, never instructions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ SkillFunction = Callable[..., Awaitable[Done]]
 """`async def run(context: SkillContext, *, ARG: TYPE = DEFAULT, ...) -> Done`."""
 
 _JSON_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+_PYTHON_TYPES: dict[str, type] = {name: kind for kind, name in _JSON_TYPES.items()}
 
 
 def _parameters(run: SkillFunction) -> dict[str, tuple[type, bool]]:
@@ -66,6 +74,21 @@ def _parameters(run: SkillFunction) -> dict[str, tuple[type, bool]]:
         if hint not in _JSON_TYPES:
             raise SkillError(f"Skill argument '{name}' has type {hint!r}; a skill takes str, int, float or bool.")
         found[name] = (hint, not optional)
+    return found
+
+
+def _declared(skill: str, schema: Mapping[str, Any]) -> dict[str, tuple[type, bool]]:
+    """Each argument a declared JSON schema names: (its type, `object` for any other than the four simple
+    ones, whether it must be given)."""
+    properties = schema.get("properties", {})
+    required = schema.get("required", [])
+    if schema.get("type", "object") != "object" or not isinstance(properties, Mapping) \
+            or not isinstance(required, list):
+        raise SkillError(f"Skill '{skill}': its arguments' schema must be an object with properties.")
+    found: dict[str, tuple[type, bool]] = {}
+    for name, spec in properties.items():
+        kind = spec.get("type") if isinstance(spec, Mapping) else None
+        found[str(name)] = (_PYTHON_TYPES.get(kind, object) if isinstance(kind, str) else object, name in required)
     return found
 
 
@@ -87,15 +110,24 @@ class Skill:
     without one, only a pattern does."""
     asks: tuple[tuple[str, str], ...] = ()
     """(argument, question): what to ask the user for a required argument the line did not give."""
+    parameters: Mapping[str, Any] | None = None
+    """The JSON schema of the arguments, for a `run(context, **arguments)` that has no typed parameters (an MCP
+    tool's); None: derived from `run`'s type hints."""
+    source: str = ""
+    """Where the skill reaches outside OS1 (`mcp:SERVER`); '' for OS1's own and local plugins. What such a skill
+    returns is untrusted data."""
     _params: dict[str, tuple[type, bool]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.effect not in EFFECTS:
             raise SkillError(f"Skill '{self.name}': effect must be one of {', '.join(EFFECTS)}, not {self.effect!r}.")
-        object.__setattr__(self, "_params", _parameters(self.run))
+        object.__setattr__(self, "_params", _parameters(self.run) if self.parameters is None
+                           else _declared(self.name, self.parameters))
 
     def schema(self) -> dict[str, Any]:
         """The JSON schema of the skill's arguments."""
+        if self.parameters is not None:
+            return dict(self.parameters)
         return {"type": "object",
                 "properties": {name: {"type": _JSON_TYPES[kind]} for name, (kind, _) in self._params.items()},
                 "required": [name for name, (_, required) in self._params.items() if required],
@@ -121,6 +153,9 @@ class Skill:
         converted: dict[str, object] = {}
         for name, value in given.items():
             kind = self._params[name][0]
+            if kind is object:  # an array or object an MCP tool takes: its server checks it
+                converted[name] = value
+                continue
             if kind is bool:
                 if not isinstance(value, bool):
                     raise SkillError(f"'{self.name}': {name} must be true or false.")
