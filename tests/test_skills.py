@@ -13,7 +13,7 @@ import pytest
 
 from os1.companion import Companion
 from os1.errors import SkillError
-from os1.events import ReplyDone, TurnStored
+from os1.events import Confirm, ReplyDone, TurnStored
 from os1.memory.store import Database
 from os1.plugins import hookimpl
 from os1.skills.base import Done, Skill, SkillContext
@@ -62,6 +62,9 @@ def test_patterns_match_whole_lines_fill_slots_and_the_most_specific_wins() -> N
     found = router.match("boil eggs for 7 minutes")
     assert found is not None and found.skill is general and found.slots == {"label": "boil eggs", "minutes": "7"}
     assert router.match("set a timer for minutes") is None  # a slot takes one word or more
+    said = Skill("say", "S.", _typed, ("tell {label} that {minutes}",))
+    found = Router([said]).match("Tell Amy that I’m late, don't wait")
+    assert found is not None and found.slots == {"label": "Amy", "minutes": "I’m late, don't wait"}  # as typed
     assert router.match("") is None and router.match("?!") is None
     assert normalise("What's the TIME, “now”?") == "what is the time now"
     with pytest.raises(SkillError, match="cannot read pattern"):
@@ -142,14 +145,16 @@ async def test_an_action_runs_only_after_a_clear_yes_and_its_question_lapses(sto
     skill = Skill("send_message", "Send a message.", send, ("send {to} a message saying {text}",), "acts")
     companion = await onboarded(store, fake)
     companion.skills = Executor(Router([skill]), clock=lambda: clock[0])
-    asked = (await collect(companion, "send amy a message saying I'm late"))[-1].text
-    assert asked == "Shall I do this: Send a message (to: amy; text: i am late)? Yes or no." and not ran
-    unclear = (await collect(companion, "maybe later, what do you think?"))[-1].text
+    events = await collect(companion, "send amy a message saying I'm late")
+    asked = events[-2].text
+    assert asked == "Shall I do this: Send a message (to: amy; text: I'm late)? Yes or no." and not ran
+    assert events[-1] == Confirm(asked)  # the page shows Yes and No
+    unclear = (await collect(companion, "maybe later, what do you think?"))[-2].text
     assert unclear.startswith("I need a clear yes or no.")
     assert not ran
-    assert (await collect(companion, "Yes, please."))[-1].text == "Sent to amy." and ran == ["amy: i am late"]
+    assert (await collect(companion, "Yes, please."))[-1].text == "Sent to amy." and ran == ["amy: I'm late"]
     await collect(companion, "send amy a message saying hello")
-    assert (await collect(companion, "no"))[-1].text == "Okay, I won't." and len(ran) == 1
+    assert (await collect(companion, "n"))[-1].text == "Okay, I won't." and len(ran) == 1
     await collect(companion, "send amy a message saying hello")
     clock[0] += CONFIRM_FOR_S + 1
     calls = len(fake.calls)

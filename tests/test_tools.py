@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from os1.companion import TOOL_ROUNDS, Companion
-from os1.events import ReplyDone
+from os1.events import Confirm, ReplyDone
 from os1.llm.base import Message, Tool, ToolCall
 from os1.memory.store import UserStore
 from os1.skills.base import Done, Skill, SkillContext
@@ -83,15 +83,19 @@ async def test_the_router_leaves_lines_to_a_model_that_calls_tools(store: UserSt
 async def test_an_action_runs_only_after_the_users_yes(store: UserStore) -> None:
     companion, _ = await tool_companion(store, {"tell amy": [
         {"name": "send_message", "arguments": {"to": "amy@example.com", "body": "Running late"}}]})
-    said = reply(await collect(companion, "Tell Amy I'm running late"))
+    events = await collect(companion, "Tell Amy I'm running late")
+    said = reply(events)
     assert said.endswith("Yes or no.") and "amy@example.com" in said and "Running late" in said
+    assert isinstance(events[-1], Confirm) and events[-1].question in said  # a surface may show buttons
     assert SENT == []
-    assert "clear yes or no" in reply(await collect(companion, "hmm, maybe"))
+    events = await collect(companion, "hmm, maybe")
+    assert "clear yes or no" in reply(events) and isinstance(events[-1], Confirm)
     assert SENT == []
-    assert reply(await collect(companion, "yes")) == "Sent to amy@example.com."
+    events = await collect(companion, "y")
+    assert reply(events) == "Sent to amy@example.com." and not any(isinstance(e, Confirm) for e in events)
     assert SENT == [{"to": "amy@example.com", "body": "Running late"}]
     reply(await collect(companion, "Tell Amy again"))
-    assert reply(await collect(companion, "no")) == "Okay, I won't." and len(SENT) == 1
+    assert reply(await collect(companion, "n")) == "Okay, I won't." and len(SENT) == 1
 
 
 async def test_two_actions_in_one_round_ask_about_one_and_run_neither(store: UserStore) -> None:

@@ -17,6 +17,7 @@ from os1.context import Budget, Context, build_context, fit_memories, history_bu
 from os1.errors import InputError, ModelError, OS1Error
 from os1.events import (
     CompanionEvent,
+    Confirm,
     ContextShown,
     ErrorEvent,
     Notice,
@@ -296,6 +297,8 @@ class Companion:
                 if isinstance(event, TurnStored) or finished:
                     await self.store.synced()
                 yield event
+                if finished and self.skills is not None and self.skills.confirming:
+                    yield Confirm(self.skills.confirming)
                 if finished and not spoken and self.read_ahead and self.llm.reads_ahead:  # a voice: `prepare`
                     self._read_ahead()
 

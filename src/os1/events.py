@@ -53,6 +53,15 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class Confirm:
+    """A skill waits for the user's yes or no to this exact action (the reply has just asked it): a surface may
+    offer buttons; the user's next line is the answer ("yes", "no", "y", "n")."""
+
+    question: str
+    """The question, as the reply put it."""
+
+
+@dataclass(frozen=True, slots=True)
 class Prompt:
     """A line of the installer's, not the OS's own words: a first-boot question."""
 
@@ -151,4 +160,4 @@ class Transcript:
 
 
 CompanionEvent = (ReplyStarted | ReplyDelta | ReplyDone | TurnStored | Notice | Prompt | Renamed | ErrorEvent
-                  | ContextShown)
+                  | ContextShown | Confirm)

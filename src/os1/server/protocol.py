@@ -18,6 +18,7 @@ from typing import Any, Literal
 from os1.errors import InputError
 from os1.events import (
     CompanionEvent,
+    Confirm,
     ContextShown,
     ErrorEvent,
     Notice,
@@ -212,13 +213,16 @@ _SERVER_TYPES: dict[type, str] = {
     Ready: "ready", Pong: "pong", Failure: "error", ErrorEvent: "error", Prompt: "prompt",
     TurnStored: "turn_stored", ReplyStarted: "reply_started", ReplyDelta: "delta", ReplyDone: "reply_done",
     Notice: "notice", Renamed: "renamed", VoiceReady: "voice_ready", VoiceState: "voice_state", Heard: "transcript",
-    AudioStop: "audio_stop", ContextShown: "context",
+    AudioStop: "audio_stop", ContextShown: "context", Confirm: "confirm",
 }
 
 
 def encode(event: ServerEvent) -> str:
     """The JSON text of a server event: `{"v": 1, "type": …, fields…}`."""
-    return json.dumps({"v": VERSION, "type": _SERVER_TYPES[type(event)], **asdict(event)}, ensure_ascii=False)
+    fields = asdict(event)
+    if isinstance(event, ContextShown):  # what the model read: who said what (a reply's context has no tool calls)
+        fields["messages"] = [{"role": m.role, "content": m.content} for m in event.messages]
+    return json.dumps({"v": VERSION, "type": _SERVER_TYPES[type(event)], **fields}, ensure_ascii=False)
 
 
 def decode(frame: str | bytes | None) -> ClientEvent:

@@ -33,9 +33,9 @@ from os1.skills.router import Match, Router, normalise
 
 CONFIRM_FOR_S = 120.0
 """How long a question "Shall I …?" waits for its answer."""
-_YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|confirm|confirmed|"
+_YES = re.compile(r"^(?:y|yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|confirm|confirmed|"
                   r"yes please|yes do it|yes go ahead|correct|that is right|absolutely)(?: please| thanks)?$")
-_NO = re.compile(r"^(?:no|nope|nah|don't|do not|cancel|stop|never mind|nevermind|no thanks|no thank you|"
+_NO = re.compile(r"^(?:n|no|nope|nah|don't|do not|cancel|stop|never mind|nevermind|no thanks|no thank you|"
                  r"don't do it|do not do it|forget it)(?: please| thanks)?$")
 
 
@@ -130,6 +130,12 @@ class Executor:
     def pending(self) -> bool:
         """Whether a skill's question waits for the user's answer (the next line answers it)."""
         return self._waiting() is not None
+
+    @property
+    def confirming(self) -> str:
+        """The question of an action that waits for the user's yes or no ('' if none does)."""
+        pending = self._waiting()
+        return pending.question if pending is not None and not pending.fill else ""
 
     def tools(self) -> list[Tool]:
         """The skills as a tool-calling model is shown them."""

@@ -87,11 +87,33 @@ def compile_pattern(skill: Skill, source: str, order: int = 0) -> Pattern:
     return Pattern(skill, source, re.compile("^" + "".join(parts) + "$"), words, order)
 
 
+_SPELT_OUT: dict[str, list[str]] = {}
+for _short, _long in _CONTRACTIONS.items():
+    _SPELT_OUT.setdefault(_long, []).append(_short)
+
+
+def _said_pattern(words: list[str]) -> str:
+    """A regex for normalised `words` as a user may have written them: "i am" may have been "I'm" or "I’m"."""
+    parts: list[str] = []
+    i = 0
+    while i < len(words):
+        pair = " ".join(words[i:i + 2])
+        if pair in _SPELT_OUT:
+            shorts = [re.escape(short).replace("'", "['\u2019]?") for short in _SPELT_OUT[pair]]
+            parts.append("(?:" + "|".join([*shorts, re.escape(words[i]) + r"\W+" + re.escape(words[i + 1])]) + ")")
+            i += 2
+            continue
+        parts.append(re.escape(words[i]).replace("'", "['\u2019]"))
+        i += 1
+    return r"(?<!\w)" + r"\W+".join(parts) + r"(?!\w)"
+
+
 def _as_said(text: str, words: str) -> str:
-    """A slot's words as the user wrote them ("Catherine", not "catherine"), where they can be found so."""
-    if "'" in words or not words:
+    """A slot's words as the user wrote them ("Catherine", not "catherine"; "I'm", not "i am"), where they can
+    be found so."""
+    if not words:
         return words
-    found = re.search(r"(?<!\w)" + r"\W+".join(re.escape(w) for w in words.split()) + r"(?!\w)", text, re.IGNORECASE)
+    found = re.search(_said_pattern(words.split()), text, re.IGNORECASE)
     return found.group(0) if found else words
 
 

@@ -159,6 +159,7 @@ function handle(event) {
       setState("idle");
       break;
     case "turn_stored":
+      confirmBox.hidden = true;  // answered (by voice, too)
       stored(event.turn_id);
       setState("thinking");
       break;
@@ -183,6 +184,10 @@ function handle(event) {
       break;
     case "notice":
       status.textContent = event.text;
+      break;
+    case "confirm":  // a skill asks the user's yes or no to the exact action the reply named
+      confirmBox.hidden = false;
+      $("confirm-yes").focus();
       break;
     case "context":
       OS1Context.show(event.messages);
@@ -278,12 +283,27 @@ function openDrawer(open) {
   if (open) follow();  // it opens on the newest lines
 }
 
+// The answer to a skill's question is the user's next line, typed, spoken or one of these buttons.
+const confirmBox = $("confirm");
+function answer(words) {
+  if (replying) return;
+  confirmBox.hidden = true;
+  status.textContent = "";
+  pending = addLine("You", words, "you");
+  busy(true);
+  streaming = false;
+  emit("say", { text: words });
+}
+$("confirm-yes").addEventListener("click", () => answer("yes"));
+$("confirm-no").addEventListener("click", () => answer("no"));
+
 $("talk").addEventListener("submit", (e) => {
   e.preventDefault();
   const words = text.value.trim();
   if (!words || replying) return;
   if (checkLength()) { text.focus(); return; }  // kept in the box, every character
   status.textContent = "";
+  confirmBox.hidden = true;
   pending = addLine("You", words, "you");
   busy(true);
   streaming = false;
