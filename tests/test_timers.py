@@ -123,3 +123,35 @@ def test_a_timer_survives_a_restart_and_rings_on_the_page(settings: Settings, fa
             c.websocket_connect("ws://127.0.0.1/ws") as ws:
         ws.send_json({"v": 1, "type": "hello"})
         assert until(ws, "notice")[-1]["text"].startswith("Your timer for 2 seconds is done.")
+
+
+def test_a_timer_is_said_aloud_while_the_voice_listens(settings: Settings, fake) -> None:
+    from os1.speech.testing import FakeTTS
+
+    from .test_server_voice import Heard, fakes, start_voice
+    from .test_server_voice import until as until_heard
+
+    tts = FakeTTS()
+
+    @contextmanager
+    def opener(settings: Settings, user: str) -> Iterator[Companion]:
+        db = Database(settings.db_path)
+        try:
+            yield Companion(db.user(user), fake, skills=Executor(installed_router()))
+        finally:
+            db.close()
+
+    with TestClient(create_app(settings, opener=opener, speech=fakes(tts)), base_url="http://127.0.0.1") as c, \
+            c.websocket_connect("ws://127.0.0.1/ws") as ws:
+        onboard(ws)
+        start_voice(ws)
+        ws.send_json({"type": "say", "text": "set a timer for 1 second"})
+        heard = Heard()
+        until_heard(ws, "reply_done", heard)
+        spoken_before, audio_before = list(tts.spoken), len(heard.audio)
+        notice = until_heard(ws, "notice", heard)
+        assert notice["text"].startswith("Your timer for 1 second is done.")
+        until_heard(ws, "voice_state", heard, lambda e: e["state"] == "speaking")
+        assert any(line.startswith("Your timer") for line in tts.spoken[len(spoken_before):])
+        assert len(heard.audio) > audio_before  # the page got the words to play
+        ws.send_json({"type": "audio_end"})

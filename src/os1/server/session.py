@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from os1 import __version__
 from os1.companion import Companion
 from os1.errors import OS1Error, SpeechUnavailable
-from os1.events import ReplyDelta, ReplyDone, ReplyStarted
+from os1.events import Notice, ReplyDelta, ReplyDone, ReplyStarted
 from os1.llm.registry import UnavailableModel
 from os1.server.protocol import (
     AudioEnd,
@@ -216,7 +216,13 @@ class Session:
             await self.send(event)
         companion.warm_up()
         if self._unlisten is None:
-            self._unlisten = companion.listen(self.send)
+            self._unlisten = companion.listen(self._notice)
+
+    async def _notice(self, notice: Notice) -> None:
+        """A timer or alarm went off: shown, and said aloud too while the voice listens."""
+        await self.send(notice)
+        if self._voice is not None and self._voice.listening():
+            self._voice.announce(notice.text)
 
     def replying(self) -> bool:
         """Whether a reply is in progress (typed, or spoken and still being made or heard)."""

@@ -130,10 +130,17 @@ class _Interrupt:
             self.done.set_result(None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Announce:
+    """Words to say that are not a reply."""
+
+    text: str
+
+
 _END_TURN, _CLOSE = "end_turn", "close"
 _CLOSING: set[asyncio.Task[None]] = set()
 """Sessions closing after their handler was cancelled (each holds its session until it is done)."""
-_Item = bytes | str | _Interrupt
+_Item = bytes | str | _Interrupt | _Announce
 
 
 class VoiceSession:
@@ -214,6 +221,13 @@ class VoiceSession:
         await self._inbox.put(request)
         await request.done
 
+    def announce(self, text: str) -> None:
+        """Say `text` aloud (a timer or alarm going off) while the voice is on; in turn with the audio already
+        taken (dropped if the inbox is full: the page shows the notice anyway)."""
+        if self._running and not self._closing:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._inbox.put_nowait(_Announce(text))
+
     async def close(self) -> None:
         """The client is gone: what the user was saying is ended and stored, then everything stops. This runs
         to its end even if the caller is cancelled (a server may cancel a socket's handler as it closes)."""
@@ -280,6 +294,9 @@ class VoiceSession:
                         loop.segmenter.hold(PTT_HOLD_MS)
                     yield frame
                     self._after()
+            elif isinstance(item, _Announce):
+                await loop.announce(item.text)
+                self._after()
             elif isinstance(item, _Interrupt):
                 try:
                     if loop.replying():

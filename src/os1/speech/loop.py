@@ -548,6 +548,14 @@ class VoiceLoop:
             if self.on_latency is not None:
                 self.on_latency(latency)
 
+    async def announce(self, text: str) -> None:
+        """Say `text` that is not a reply (a timer going off): phrase by phrase, after any speech still queued.
+        The user cutting in stops it as it stops a reply."""
+        chunker = Chunker(self.config.chunks)
+        for piece in [*chunker.push(text), *chunker.flush()]:
+            if piece.strip():
+                self.sink.play(await asyncio.to_thread(self.tts.synthesize, piece))
+
     def _voice_ahead(self, text: str) -> None:
         """Start synthesising `text` after the phrases already queued."""
         if not text.strip() or text in self._voiced:
