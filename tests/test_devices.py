@@ -303,3 +303,34 @@ def test_live_talk_lists_devices_and_ends_cleanly_on_ctrl_c(home: Path, null_aud
             proc.wait(timeout=10)
     assert proc.returncode == 0, err.decode()
     assert b"Traceback" not in err
+
+
+def test_live_talk_says_a_timer_that_goes_off(home: Path, null_audio: dict[str, str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from os1.memory.store import Database
+
+    db = Database(home / "os1.db")
+    store = db.user("local")
+    for key, value in {"user.name": "Theodore", "user.social": "social", "user.mother": "fine",
+                       "user.voice": "male", "os.name": "Samantha"}.items():
+        store.set(key, value)
+    store.add_timer("timer", datetime.now(UTC) + timedelta(seconds=3), "tea")
+    db.close()
+    proc = subprocess.Popen([*OS1, "--model", "fake", "talk", "--device", "os1null"], env=null_audio,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        lines = [read_line(proc, timeout=120)]
+        assert "Listening on os1null" in lines[0], lines
+        while not any("tea" in line for line in lines) and lines[-1]:
+            lines.append(read_line(proc, timeout=30))
+        assert any(line.startswith("Your timer") and "tea" in line for line in lines), lines
+        time.sleep(1.0)  # it is being said through the (null) speaker
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err

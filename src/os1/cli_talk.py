@@ -14,7 +14,7 @@ from rich.console import Console
 
 from os1.companion import Companion
 from os1.errors import ConfigError
-from os1.events import CompanionEvent, ReplyDone, TurnStored
+from os1.events import CompanionEvent, Notice, ReplyDone, TurnStored
 from os1.speech.hooks import SpeechOptions
 from os1.speech.tts import check_preference
 
@@ -128,9 +128,16 @@ async def run_live(companion: Companion, args: argparse.Namespace, console: Cons
         console.print(f"Listening on {mic.format.name}, speaking on {sink.format.name}. Ctrl-C ends.",
                       style="dim", markup=False)
         frames = mic.__aiter__()
+
+        async def ring(notice: Notice) -> None:  # a timer or alarm going off: printed and said
+            console.print(notice.text, style="bold", markup=False, highlight=False)
+            await loop.announce(notice.text)
+
+        unlisten = companion.listen(ring)
         try:
             await _until_interrupted(loop.run(frames))
         finally:
+            unlisten()
             await frames.aclose()
         if loop.replying():
             await loop.interrupt()  # keep only the words that were heard
