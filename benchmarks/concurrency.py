@@ -361,12 +361,12 @@ def prepared_users(home: Path, n: int, *, fresh: bool = False) -> tuple[list[tup
 
 
 def check_lines() -> None:
-    """Every line goes to the model (none is a rename, a request to forget, or a question about memory)."""
-    from os1.companion import _RENAME
-    from os1.memory import intents
+    """Every line goes to the model (none is for a skill: a rename, a request to forget, a timer…)."""
+    from os1.skills.executor import installed_router
 
+    router = installed_router()
     for line in LINES:
-        assert not _RENAME.match(line) and intents.asks_about(line) is None and intents.asks_to_forget(line) is None
+        assert router.match(line) is None, f"{line!r} is for {router.match(line)}"
 
 
 # The clients ---------------------------------------------------------------------------------------------

@@ -198,12 +198,20 @@ async def test_control_characters_and_lone_surrogates_are_stored_safely(store, f
     assert store.recent_turns()[-2].text == "bad  bytes ? here"
 
 
-async def test_the_user_can_rename_the_os(store, fake) -> None:
+async def test_the_user_can_rename_the_os_and_undo_it(store, fake) -> None:
+    from os1.skills.executor import Executor, installed_router
+
     companion = await onboarded(store, fake)
+    first = companion.name
+    companion.skills = Executor(installed_router())
     events = await collect(companion, "I'll call you Juniper.")
     assert any(isinstance(e, Renamed) and e.name == "Juniper" for e in events)
     assert companion.name == "Juniper" and fake.calls == []
     assert "Juniper" in companion.rename("Juniper")
+    await collect(companion, "Can I call you later?")  # not a name: the model answers
+    assert companion.name == "Juniper" and len(fake.calls) == 1
+    events = await collect(companion, "undo that")
+    assert companion.name == first and any(isinstance(e, Renamed) and e.name == first for e in events)
 
 
 async def test_show_context_gives_exactly_what_the_model_read(store, fake) -> None:

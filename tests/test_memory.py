@@ -12,12 +12,14 @@ import pytest
 
 from os1.companion import Companion
 from os1.errors import InputError
+from os1.events import Confirm
 from os1.llm.kvstate import STATE_DIR
 from os1.memory import Database
 from os1.memory.api import Memory
 from os1.memory.embeddings import MiniLMEmbedder
 from os1.memory.forget import ForgetReport, forget, forget_item, forget_term
 from os1.memory.transfer import export_memory, import_memory, read_export
+from os1.skills.executor import Executor, installed_router
 from os1.testing import FakeLLM
 
 DAY1 = datetime(2026, 3, 2, 19, 30).astimezone()
@@ -94,7 +96,7 @@ async def test_personal_vocabulary(memory: Memory) -> None:
 
 async def test_forget_removes_the_words_from_the_database_file(store, memory: Memory, settings) -> None:
     fake = FakeLLM(["She sounds lovely.", "Noted."])
-    companion = Companion(store, fake, memory=memory)
+    companion = Companion(store, fake, memory=memory, skills=Executor(installed_router()))
     for answer in ("Theodore", "social", "fine", "female"):
         [e async for e in companion.say(answer)]
     [e async for e in companion.say("My sister Catherine signed the divorce papers.")]
@@ -102,6 +104,9 @@ async def test_forget_removes_the_words_from_the_database_file(store, memory: Me
     await memory.flush()
     assert any("Catherine" in i.text for i in memory.items())
     events = [e async for e in companion.say("Forget what I told you about Catherine.")]
+    assert events[-1] == Confirm(events[-2].text) and "Catherine" in events[-1].question  # it asks first
+    assert any("Catherine" in i.text for i in memory.items())
+    events = [e async for e in companion.say("yes")]
     assert "forgotten" in events[-1].text  # type: ignore[union-attr]
     await memory.flush()
     data = settings.db_path.read_bytes() + Path(f"{settings.db_path}-wal").read_bytes()
@@ -114,7 +119,7 @@ async def test_forget_removes_the_words_from_the_database_file(store, memory: Me
 
 async def test_forgetting_words_of_the_persona_deletes_a_local_models_saved_reading_of_it(
         store, memory: Memory, settings) -> None:
-    companion = Companion(store, FakeLLM(["Noted."] * 4), memory=memory)
+    companion = Companion(store, FakeLLM(["Noted."] * 4), memory=memory, skills=Executor(installed_router()))
     for answer in ("Theodore", "social", "Catherine calls me on Sundays", "female"):
         [e async for e in companion.say(answer)]
     saved = settings.home / STATE_DIR / "persona.kv"  # what `llm/kvstate.py` keeps: the persona's tokens
@@ -123,13 +128,16 @@ async def test_forgetting_words_of_the_persona_deletes_a_local_models_saved_read
     [e async for e in companion.say("I had pasta with Amy.")]
     await memory.flush()
     [e async for e in companion.say("Forget what I told you about pasta.")]  # not in the persona: kept
+    [e async for e in companion.say("yes")]
     assert saved.exists()
     [e async for e in companion.say("Forget what I told you about Catherine.")]
+    assert saved.exists()  # not before the user says yes
+    [e async for e in companion.say("yes")]
     assert "Catherine" not in store.profile().get("user.mother", "") and not saved.exists()
 
 
 async def test_what_do_you_remember_about(store, memory: Memory) -> None:
-    companion = Companion(store, FakeLLM(), memory=memory)
+    companion = Companion(store, FakeLLM(), memory=memory, skills=Executor(installed_router()))
     for answer in ("Theodore", "social", "fine", "female"):
         [e async for e in companion.say(answer)]
     [e async for e in companion.say("My friend Amy is learning the cello.")]

@@ -23,6 +23,7 @@ from os1.memory.migrations import MIGRATIONS
 from os1.server.accounts import Accounts, digest
 from os1.server.app import create_app
 from os1.server.login import Throttle
+from os1.skills.executor import Executor, installed_router
 from os1.testing import FakeLLM
 from tests.conftest import OS1
 from tests.db_helpers import rows
@@ -141,7 +142,7 @@ async def _first_boot_then(settings: Settings, *lines: str) -> None:
     store = db.user("local")
     memory = Memory(store)
     try:
-        companion = Companion(store, FakeLLM(), memory=memory)
+        companion = Companion(store, FakeLLM(), memory=memory, skills=Executor(installed_router()))
         for line in [*ANSWERS, *lines]:
             [e async for e in companion.say(line)]
         await memory.flush()
@@ -162,7 +163,8 @@ def test_forgetting_os1_leaves_the_key_working_and_never_makes_forgotten_a_key(h
         store.set("settings.voice", "os1-voice")  # a setting that happens to name OS1, not the user's words
     finally:
         db.close()
-    asyncio.run(_first_boot_then(settings, "My favourite program is OS1.", "forget what I told you about OS1"))
+    asyncio.run(_first_boot_then(settings, "My favourite program is OS1.", "forget what I told you about OS1",
+                                 "yes"))
     profile = dict(rows(settings.db_path, "SELECT key, value FROM profile"))
     assert profile["settings.voice"] == "os1-voice"
     assert all(v != "(forgotten)" for k, v in profile.items() if not k.startswith("user."))

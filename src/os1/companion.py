@@ -29,30 +29,24 @@ from os1.events import (
     TurnStored,
 )
 from os1.llm.base import LLM, Message, Tool, ToolCall
-from os1.memory import intents
 from os1.memory.api import Memory, fewer_own
-from os1.memory.forget import forget
 from os1.memory.store import Turn, TurnStatus, UserStore, now
-from os1.memory.timeparse import describe
 from os1.persona import Onboarding, choose_name
 from os1.persona.onboarding import intro, messages
 from os1.persona.prompts import context_note, system_prompt
 from os1.skills.base import SkillContext
 from os1.skills.executor import TOOL_GUIDANCE, Executor
+from os1.skills.remembering import rename
 from os1.skills.timers import ringing
 
 Recall = Callable[[str], Awaitable[list[str]]]
 """Given the user's words, the memories worth having in mind (most relevant first)."""
-Route = Literal["onboarding", "rename", "forget", "about", "skill", "reply"]
-"""What the OS does with a line: answer a first-boot question, take a new name, forget, recite, run a skill (or
-answer its question), or reply."""
+Route = Literal["onboarding", "skill", "reply"]
+"""What the OS does with a line: answer a first-boot question, run a skill (a new name, forgetting, a timer…, or
+the answer to a skill's question), or reply."""
 Preview = Callable[[str], None]
 """Sees each piece of a reply the moment the model makes it, before it is stored or shown."""
 
-_RENAME = re.compile(
-    r"^(?:from now on,?\s*)?(?:i(?:'ll| will|'m going to| am going to| want to)\s+call you|"
-    r"your (?:new )?name is(?: now)?|can i call you|(?:please\s+)?call yourself)\s+"
-    r"([A-Za-z][\w'-]{0,30})\s*[.!?]*$", re.IGNORECASE)
 HISTORY_TURNS = 80
 SPOKEN_WORDS = 45
 """A spoken reply ends at the first sentence end after this many words (about 15 seconds of speech)."""
@@ -264,13 +258,6 @@ class Companion:
         cleaned = clean_input(text)
         if self.skills is not None and self.skills.pending:
             return "skill"  # a question of a skill's is answered first
-        if _RENAME.match(cleaned):
-            return "rename"
-        if self.memory is not None:
-            if intents.asks_to_forget(cleaned) is not None:
-                return "forget"
-            if intents.asks_about(cleaned) is not None:
-                return "about"
         if self.skills is not None and not self.llm.can_call_tools and self.skills.claims(cleaned):
             return "skill"  # a model that calls tools chooses skills itself
         return "reply"
@@ -313,22 +300,8 @@ class Companion:
                 yield event
             return
         cleaned = clean_input(text)
-        if route == "rename":
-            match = _RENAME.match(cleaned)
-            assert match is not None
-            for event in self._rename(cleaned, match.group(1), at):
-                yield event
-            return
-        if self.memory is not None and route == "forget":
-            for event in self._forget(self.memory, intents.asks_to_forget(cleaned) or "", at):
-                yield event
-            return
         if self.skills is not None and route == "skill":
             for event in await self._skill(self.skills, cleaned, at):
-                yield event
-            return
-        if self.memory is not None and route == "about":
-            for event in await self._about(self.memory, cleaned, intents.asks_about(cleaned) or "", at):
                 yield event
             return
         async with aclosing(self.respond(cleaned, at=at, prepared=prepared, commit=commit, preview=preview,
@@ -423,13 +396,7 @@ class Companion:
 
     def rename(self, new_name: str) -> str:
         """Give the OS a new name; returns what it says about it."""
-        new_name = new_name.strip()[:40]
-        if not new_name:
-            raise InputError("A name can't be empty.")
-        new_name = new_name[:1].upper() + new_name[1:]
-        self.store.set("os.name", new_name)
-        self.store.set("os.name_reason", "my name was given to me by " + (self.user_name or "you"))
-        return messages()["renamed"].format(new_name=new_name)
+        return rename(self.store, new_name)
 
     def _store(self, role: Literal["user", "assistant"], text: str, at: datetime | None,
                status: TurnStatus = "complete") -> int:
@@ -456,17 +423,14 @@ class Companion:
             turn_id = self.memory.keep(reply, speaker=self.name, at=at, session_id=self.session_id)
         return [TurnStored(user_turn), ReplyDelta(reply), ReplyDone(reply, turn_id, "complete")]
 
-    def _rename(self, text: str, new_name: str, at: datetime | None) -> list[CompanionEvent]:
-        reply = self.rename(new_name)
-        events = self._exchange(text, reply, at)
-        return [events[0], Renamed(self.name), *events[1:]]
-
     async def _skill(self, skills: Executor, text: str, at: datetime | None) -> list[CompanionEvent]:
         """Run the skill the line asks for; the line is stored before it runs, its answer kept but not indexed."""
         user_turn = self._store("user", text, at)
-        reply = await skills.run(text, SkillContext(self.store, at or now()))
+        name = self.name
+        reply = await skills.run(text, SkillContext(self.store, at or now(), memory=self.memory))
         self._skill_ran()
-        return self._exchange(text, reply, at, recallable=False, user_turn=user_turn)
+        events = self._exchange(text, reply, at, recallable=False, user_turn=user_turn)
+        return events if self.name == name else [events[0], Renamed(self.name), *events[1:]]
 
     def _skill_ran(self) -> None:
         """A skill may have set or cancelled a timer: the ringer looks again."""
@@ -482,7 +446,7 @@ class Companion:
         with the question (the user's next line answers it)."""
         if messages and messages[0].role == "system":
             messages = [Message("system", messages[0].content + "\n\n" + TOOL_GUIDANCE), *messages[1:]]
-        context = SkillContext(self.store, at or now())
+        context = SkillContext(self.store, at or now(), memory=self.memory)
         tainted = self._outside_turn is not None and self._outside_turn >= self._history_from
         for _ in range(TOOL_ROUNDS):
             said: list[str] = []
@@ -559,25 +523,6 @@ class Companion:
                 continue  # a skill ran while the listener was away (at a yield), or all that was due has rung
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._timers_changed.wait(), max(0.0, wait))
-
-    def _forget(self, memory: Memory, topic: str, at: datetime | None) -> list[CompanionEvent]:
-        """Forget for real; neither the request nor the reply keeps the topic's name."""
-        report = forget(memory, topic)
-        reply = ("Done. I've forgotten it, everywhere I kept it." if report.total
-                 else "I didn't have anything about that to forget.")
-        return self._exchange("(asked me to forget something)", reply, at)
-
-    async def _about(self, memory: Memory, text: str, topic: str, at: datetime | None) -> list[CompanionEvent]:
-        """What the OS remembers about someone or something, from its memory rather than the model."""
-        found = [r for r in await memory.recall(topic, k=12, at=at, distinct=False)
-                 if topic.lower() in r.text.lower() and r.speaker != self.name][:6]
-        if not found:
-            reply = f"I don't remember anything about {topic} yet. Tell me?"
-        else:
-            lines = [r.text if r.kind != "turn" else f"On {describe(r.at)}, {r.speaker or 'you'} said: “{r.text}”"
-                     for r in found]
-            reply = f"Here's what I remember about {topic}:\n" + "\n".join(f"- {line}" for line in lines)
-        return self._exchange(text, reply, at, recallable=False)
 
     async def respond(self, text: str, *, at: datetime | None = None, prepared: Prepared | None = None,
                       commit: Awaitable[bool] | None = None, preview: Preview | None = None,

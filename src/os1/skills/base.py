@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from os1.errors import SkillError
 
 if TYPE_CHECKING:
+    from os1.memory.api import Memory
     from os1.memory.store import UserStore
 
 Effect = Literal["reads", "changes", "acts"]
@@ -43,13 +44,15 @@ class Done:
 
 @dataclass(frozen=True, slots=True)
 class SkillContext:
-    """What a skill may use: the user's store, the time of the request, the skills there are, and the undo of
-    the last change made in this conversation (for the `undo` skill)."""
+    """What a skill may use: the user's store, the time of the request, the skills there are, the undo of the
+    last change made in this conversation (for the `undo` skill), and the user's memory (None where the
+    conversation keeps none)."""
 
     store: UserStore
     at: datetime
     skills: tuple[Skill, ...] = ()
     undo: Callable[[], str] | None = None
+    memory: Memory | None = None
 
 
 SkillFunction = Callable[..., Awaitable[Done]]
@@ -113,6 +116,11 @@ class Skill:
     parameters: Mapping[str, Any] | None = None
     """The JSON schema of the arguments, for a `run(context, **arguments)` that has no typed parameters (an MCP
     tool's); None: derived from `run`'s type hints."""
+    fits: Callable[[Mapping[str, str]], bool] | None = None
+    """Whether what a pattern's slots caught makes sense for this skill ("can I call you later?" names no one):
+    if not, the router looks further. None: anything fits."""
+    confirm: str = ""
+    """The question an action asks before it runs, with `{argument}` places ('': "Shall I do this: …?")."""
     source: str = ""
     """Where the skill reaches outside OS1 (`mcp:SERVER`); '' for OS1's own and local plugins. What such a skill
     returns is untrusted data."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from os1.plugins import RegisterSkill, hookimpl
-from os1.skills import clock, lists, timers
+from os1.skills import clock, lists, remembering, timers
 from os1.skills.base import Done, Skill, SkillContext
 
 
@@ -41,7 +41,7 @@ UNDO = Skill("undo", "Undo what I just changed.", undo, (
 @hookimpl
 def register_skills(register: RegisterSkill) -> None:
     register(clock.SKILL)
-    for skill in (*lists.SKILLS, *timers.SKILLS):
+    for skill in (*remembering.SKILLS, *lists.SKILLS, *timers.SKILLS):
         register(skill)
     register(CAPABILITIES)
     register(UNDO)

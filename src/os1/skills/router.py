@@ -154,7 +154,8 @@ class Router:
             found = pattern.regex.match(line)
             if found:
                 slots = {k: _as_said(text, v.strip()) for k, v in found.groupdict().items() if v is not None}
-                return Match(pattern.skill, slots, pattern.source)
+                if pattern.skill.fits is None or pattern.skill.fits(slots):
+                    return Match(pattern.skill, slots, pattern.source)
         if self.classifier is None:
             return None
         label, probability = self.classifier.best(text)
