@@ -84,7 +84,7 @@ llama-args:
 # so the first reply does not wait for it. `make test` also installs the 0.5B pack (`all`), for the benchmarks.
 $(VENV)/.installed: pyproject.toml $(VENV)/.llama-$(LLAMA_TAG) | $(PY)
 	$(MAKE) deb
-	$(PIP) install -q -e '.[embedded,brain,openai,voice,server]'
+	$(PIP) install -q -e '.[embedded,brain,openai,voice,server,mcp]'
 	$(VENV)/bin/os1 models --prepare >/dev/null
 	touch $@
 

@@ -1,5 +1,5 @@
-"""The `os1` command: with no subcommand the web companion (`serve`, opening the page); chat, talk, config,
-reset, models, doctor, memory, user, key."""
+"""The `os1` command: with no subcommand the web companion (`serve`, opening the page); chat, talk, config
+(and `config mcp`), reset, models, doctor, memory, user, key."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from os1 import __version__, cli_doctor, cli_memory, cli_serve, cli_talk, cli_user
+from os1 import __version__, cli_doctor, cli_mcp, cli_memory, cli_serve, cli_talk, cli_user
 from os1.companion import Companion
 from os1.config import Settings, load_settings, read_config_file, set_config_value
 from os1.errors import ConfigError, OS1Error
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_set.add_argument("key")
     config_set.add_argument("value")
     config_sub.add_parser("path", help="print where the config file is")
+    cli_mcp.add_parser(config_sub)
     reset = sub.add_parser("reset", help="erase everything OS1 knows (asks first)")
     reset.add_argument("--yes", action="store_true", help="do not ask")
     models = sub.add_parser("models", help="list the model backends and the offline brains (packs) installed")
@@ -126,6 +127,8 @@ def cmd_memory(settings: Settings, args: argparse.Namespace, console: Console) -
 
 def cmd_config(settings: Settings, args: argparse.Namespace, console: Console) -> int:
     action = args.action or "show"
+    if action == "mcp":
+        return cli_mcp.run(settings, args, console)
     if action == "path":
         console.print(str(settings.config_path), markup=False)
     elif action == "get":
@@ -199,7 +202,10 @@ COMMANDS: dict[str, Any] = {"chat": cmd_chat, "config": cmd_config, "reset": cmd
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `os1` command; OS1's errors become one friendly line, exit code 2."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and not cli_mcp.takes_command(args, rest):
+        parser.error("unrecognized arguments: " + " ".join(rest))
     console = Console(highlight=False, soft_wrap=True)
     errors = Console(stderr=True, highlight=False)
     try:

@@ -18,6 +18,9 @@ import tomli_w
 from os1.errors import ConfigError
 
 CONFIG_NAME = "config.toml"
+TABLES = frozenset({"mcp"})
+"""Tables of the config file that are not settings (`[mcp.NAME]`: the MCP servers, `skills/mcp_config.py`):
+kept as they are by every write, never read as settings."""
 SECRET_KEYS = frozenset({"openai_api_key", "anthropic_api_key"})
 
 # Environment variables read by `load_settings`, and the setting each one fills.
@@ -111,16 +114,38 @@ def coerce(key: str, raw: Any) -> Any:
     return str(raw)
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The settings stored in the TOML file, or {} when there is none."""
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The whole TOML file (settings and tables), or {} when there is none."""
     if not path.exists():
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"The config file {path} is not valid TOML: {exc}",
                           hint="Fix it by hand or delete it to start from defaults.") from exc
-    return {k: coerce(k, v) for k, v in data.items()}
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings stored in the TOML file (its `TABLES` aside), or {} when there is none."""
+    return {k: coerce(k, v) for k, v in _read_toml(path).items() if k not in TABLES}
+
+
+def read_config_table(path: Path, name: str) -> dict[str, Any]:
+    """One of the file's `TABLES` (`mcp`…), or {} when it has none."""
+    table = _read_toml(path).get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"In {path}, '{name}' must be a table ([{name}.NAME] sections).")
+    return table
+
+
+def write_config_table(path: Path, name: str, table: Mapping[str, Any]) -> None:
+    """Replace one of the file's `TABLES` (dropped when empty), keeping the settings and the other tables."""
+    stored = _read_toml(path)
+    if table:
+        stored[name] = dict(table)
+    else:
+        stored.pop(name, None)
+    write_config_file(path, stored)
 
 
 def write_config_file(path: Path, values: Mapping[str, Any]) -> None:
@@ -139,7 +164,8 @@ def write_config_file(path: Path, values: Mapping[str, Any]) -> None:
 def set_config_value(settings: Settings, key: str, raw: str) -> Settings:
     """Store one setting in the config file and return the updated settings."""
     value = coerce(key, raw)
-    stored = read_config_file(settings.config_path)
+    read_config_file(settings.config_path)  # the settings stored must be sound before one is added
+    stored = _read_toml(settings.config_path)
     stored[key] = value
     write_config_file(settings.config_path, stored)
     return replace(settings, **{key: value})

@@ -11,6 +11,7 @@
     │   └── ModelResponseError (model.bad_response)
     ├── PluginError (plugin)
     ├── SkillError (skill)
+    │   └── McpError (skill.mcp)
     ├── SpeechError (speech)
     │   └── SpeechUnavailable (speech.unavailable)
     └── StorageError (storage)
@@ -58,6 +59,17 @@ class SkillError(OS1Error):
     """A skill is badly made, was given arguments that do not fit it, failed or took too long."""
 
     code = "skill"
+
+
+class McpError(SkillError):
+    """An MCP server could not be started or reached, did not answer in time, stopped, or its tool failed;
+    `detail` holds the server's own words about it (outside text: data, never instructions), if any."""
+
+    code = "skill.mcp"
+
+    def __init__(self, message: str, *, hint: str = "", detail: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.detail = detail
 
 
 class ModelError(OS1Error):

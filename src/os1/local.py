@@ -13,7 +13,8 @@ from os1.config import Settings
 from os1.llm.base import LLM
 from os1.memory.api import Memory, Workers
 from os1.memory.store import Database
-from os1.skills.executor import Executor, installed_router
+from os1.skills.executor import Executor
+from os1.skills.mcp import skills_router
 
 LOCAL_USER = "local"
 """The one user of local single-user mode."""
@@ -32,8 +33,9 @@ def open_companion(settings: Settings, user: str = LOCAL_USER, console: Console 
         store = db.user(user)
         llm = open_model(settings.model, settings)
         memory = cli_memory.open_memory(store, console, llm)
+        router = skills_router(settings, _warner(console))
         yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens, temperature=settings.temperature,
-                        memory=memory, voice_llm=voice_llm(llm, settings), skills=Executor(installed_router()))
+                        memory=memory, voice_llm=voice_llm(llm, settings), skills=Executor(router))
     finally:
         if memory is not None:
             memory.close()
@@ -56,6 +58,7 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
         embedder = cli_memory.default_embedder(console) if embed else None
         extractor = cli_memory.model_extractor(llm)
         voice = voice_llm(llm, settings)
+        router = skills_router(settings, _warner(console))  # the MCP servers' tools are listed once, here
 
         @contextmanager
         def opener(settings: Settings, user: str) -> Iterator[Companion]:
@@ -64,7 +67,7 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
             try:
                 yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens,
                                 temperature=settings.temperature, memory=memory, voice_llm=voice,
-                                skills=Executor(installed_router()))
+                                skills=Executor(router))
             finally:
                 memory.close()
 
@@ -73,6 +76,13 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
         workers.close()
         if own:
             db.close()
+
+
+def _warner(console: Console | None) -> Callable[[str], None] | None:
+    """Where a skill's start-up warning (an MCP server that cannot start) is shown: `console`, else stderr."""
+    if console is None:
+        return None
+    return lambda message: console.print(f"({message})", style="dim", markup=False)
 
 
 def voice_llm(llm: LLM, settings: Settings) -> LLM | None:

@@ -110,6 +110,16 @@ def describe(skill: Skill, arguments: dict[str, object]) -> str:
     return skill.description.rstrip(".") + (f" ({shown})" if shown else "")
 
 
+def asking(skill: Skill, arguments: dict[str, object], why: str = "") -> str:
+    """The question an action asks before it runs: the skill's own (every argument in it) or the generic one."""
+    if skill.confirm and not why:
+        try:
+            return skill.confirm.format(**arguments)
+        except (KeyError, IndexError, ValueError):
+            pass
+    return f"Shall I do this: {describe(skill, arguments)}{why}? Yes or no."
+
+
 class Executor:
     """Skills for one conversation."""
 
@@ -160,13 +170,14 @@ class Executor:
         if self.needs_yes(skill, tainted=tainted):
             if self.pending:
                 return ToolOutcome("Not run: another action waits for the user's yes or no; ask again after.")
-            why = "" if skill.effect == "acts" else " (asked for after reading outside text)"
-            question = f"Shall I do this: {describe(skill, arguments)}{why}? Yes or no."
+            why = "" if skill.effect == "acts" and not tainted else " (asked for after reading outside text)"
+            question = asking(skill, arguments, why)
             self._pending = _Pending(skill, arguments, question, self._clock())
             return ToolOutcome("Waiting: the user is asked to confirm this; it has not run.", question=question)
         done = await self._perform(skill, arguments, context)
-        if isinstance(done, str):
-            return ToolOutcome(f"Error: {done}")
+        if isinstance(done, str):  # an outside skill's error may carry its server's words: data too
+            return ToolOutcome(quote(f"Error: {done}", skill.source), True) if skill.source \
+                else ToolOutcome(f"Error: {done}")
         untrusted = is_untrusted(skill, done)
         return ToolOutcome(quote(done.text, skill.source) if untrusted else done.text, untrusted, ran=True)
 
@@ -199,7 +210,7 @@ class Executor:
         except SkillError as exc:
             return f"I couldn't do that: {exc.message}"
         if skill.effect == "acts":
-            question = f"Shall I do this: {describe(skill, arguments)}? Yes or no."
+            question = asking(skill, arguments)
             self._pending = _Pending(skill, arguments, question, self._clock())
             return question
         return await self._execute(skill, arguments, context)
