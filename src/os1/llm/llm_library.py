@@ -10,6 +10,7 @@ from typing import Any
 
 from os1.errors import ModelError, ModelNotFound, ModelResponseError, ModelUnavailable
 from os1.llm.base import LLM, Message, merge_system
+from os1.optional import require
 
 INSTALL = "pip install 'os1[llm]'"
 
@@ -24,11 +25,7 @@ class LLMLibraryModel(LLM):
     """Adapts an `llm` model to OS1's seam: async models directly, sync-only ones on a worker thread."""
 
     def __init__(self, model_id: str, *, context_tokens: int = 8192) -> None:
-        try:
-            import llm
-        except ImportError as exc:
-            raise ModelUnavailable("The llm library is not installed.",
-                                   hint=f"Install it with: {INSTALL}") from exc
+        llm = require("llm", what="The llm: backend", extra="llm", error=ModelUnavailable)
         self._llm = llm
         self._async: Any = None
         self._sync: Any = None

@@ -8,6 +8,7 @@ from typing import Any
 
 from os1.errors import ModelNotFound, ModelResponseError, ModelUnavailable
 from os1.llm.base import LLM, Message, Tool, ToolCall, words_of
+from os1.optional import require
 
 INSTALL = "pip install 'os1[openai]'"
 
@@ -45,11 +46,7 @@ class OpenAIModel(LLM):
 
     def __init__(self, model: str, *, base_url: str = "", api_key: str = "",
                  context_tokens: int = 8192, timeout: float = 60.0) -> None:
-        try:
-            import openai
-        except ImportError as exc:
-            raise ModelUnavailable("The openai package is not installed.",
-                                   hint=f"Install it with: {INSTALL}") from exc
+        openai = require("openai", what="The openai: backend", extra="openai", error=ModelUnavailable)
         if not model:
             raise ModelNotFound("Name the model after 'openai:', e.g. --model openai:llama3.2.")
         self._openai = openai

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from os1.errors import ModelUnavailable
+from os1.optional import require
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,13 +48,10 @@ class MiniLMEmbedder(Embedder):
     dim = 384
 
     def __init__(self, *, threads: int = 1, max_tokens: int = 256) -> None:
-        try:
-            import numpy
-            import onnxruntime
-            from tokenizers import Tokenizer
-        except ImportError as exc:
-            raise ModelUnavailable("The embedding runtime is not installed.",
-                                   hint=f"Install it with: {INSTALL}") from exc
+        numpy, onnxruntime, tokenizers = (require(m, what="Memory's embedder", hint=f"Install it with: {INSTALL}",
+                                                  error=ModelUnavailable)
+                                          for m in ("numpy", "onnxruntime", "tokenizers"))
+        Tokenizer = tokenizers.Tokenizer
         self._np = numpy
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from os1.errors import ConfigError, InputError
+from os1.errors import InputError
 from os1.memory.store import Database, now, stamp
+from os1.optional import require
 
 SIGN_IN_DAYS = 30
 """How long a sign-in lasts."""
@@ -79,11 +80,7 @@ def digest(secret: str) -> str:
 
 def hasher() -> Any:
     """argon2's password hasher (the `server` extra)."""
-    try:
-        from argon2 import PasswordHasher
-    except ImportError as exc:
-        raise ConfigError("Accounts need argon2.", hint="pip install 'os1[server]'") from exc
-    return PasswordHasher()
+    return require("argon2", what="Signing in with accounts", package="argon2-cffi", extra="server").PasswordHasher()
 
 
 class Accounts:

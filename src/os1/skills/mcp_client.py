@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from os1.errors import McpError
+from os1.optional import require
 from os1.skills.mcp_config import McpServer
 from os1.skills.mcp_result import reason, short, text_of
 
@@ -227,12 +228,10 @@ class Connection:
                 ready.set_result(exc)
 
     def _client(self, stack: AsyncExitStack) -> Client:
-        try:
-            from mcp import Client, StdioServerParameters
-            from mcp.client.stdio import stdio_client
-        except ImportError as exc:
-            raise McpError("MCP servers need the mcp package, which is not installed.",
-                           hint=f"Install it with: {INSTALL}") from exc
+        require("mcp", what="Talking to MCP servers", hint=f"Install it with: {INSTALL}", error=McpError)
+        from mcp import Client, StdioServerParameters
+        from mcp.client.stdio import stdio_client
+
         if self.server.url:
             return Client(self.server.url, cache=None)
         errlog = stack.enter_context(open(self.log or os.devnull, "a", encoding="utf-8"))  # noqa: SIM115

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from os1.errors import SpeechError, SpeechUnavailable
+from os1.optional import require as _require
 
 __all__ = ["SpeechError", "SpeechUnavailable", "require"]
 
@@ -15,8 +15,4 @@ ESPEAK_INSTALL = "sudo apt-get install espeak-ng"
 
 def require(module: str, *, what: str, install: str = VOICE_INSTALL) -> Any:
     """Import an optional dependency when first used; raise `SpeechUnavailable` naming the fix otherwise."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise SpeechUnavailable(f"{what} needs the Python package '{module}', which is not installed.",
-                                hint=f"Install it with: {install}") from exc
+    return _require(module, what=what, hint=f"Install it with: {install}", error=SpeechUnavailable)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from os1.errors import AudioError, ConfigError
+from os1.optional import require as _require
 from os1.speech.audio import Audio, decode
 from os1.speech.chunker import ChunkRules, phrase_chunks
 from os1.speech.errors import ESPEAK_INSTALL, SpeechError, SpeechUnavailable, require
@@ -79,12 +80,9 @@ class PiperTTS(TTS):
     def __init__(self, model: str | Path | None = None, *, config: str | Path | None = None,
                  gender: Gender | None = None, threads: int = 1, length_scale: float | None = None,
                  noise_scale: float | None = None, noise_w_scale: float | None = None) -> None:
-        try:
-            from piper import PiperConfig, PiperVoice, SynthesisConfig
-        except ImportError as exc:
-            raise SpeechUnavailable("Piper voices need the package 'piper-tts', which is not installed.",
-                                    hint="Install it with: pip install 'os1[voice]'") from exc
-        ort = require("onnxruntime", what="Piper voices")
+        piper = _require("piper", what="A Piper voice", package="piper-tts", extra="voice", error=SpeechUnavailable)
+        PiperConfig, PiperVoice, SynthesisConfig = piper.PiperConfig, piper.PiperVoice, piper.SynthesisConfig
+        ort = require("onnxruntime", what="A Piper voice")
         if model is None:
             model_path, config_path = joe_voice()
             gender = gender or "male"
