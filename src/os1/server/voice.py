@@ -29,6 +29,7 @@ import numpy as np
 from os1.companion import Companion
 from os1.errors import OS1Error
 from os1.events import CompanionEvent, ReplyDone, ReplyStarted, TurnStored
+from os1.inbox import Inbox
 from os1.server.protocol import (
     AUDIO_RATE,
     AudioStop,
@@ -154,7 +155,8 @@ class VoiceSession:
         self.loop: VoiceLoop | None = None
         self.sink: SocketSink | None = None
         self._stt: HeardSTT | None = None
-        self._inbox: asyncio.Queue[_Item] = asyncio.Queue(INBOX_ITEMS)
+        self._inbox: Inbox[_Item] = Inbox(INBOX_ITEMS)
+        """Audio and turn ends in order; a stop (`interrupt`) and words to announce overtake them."""
         self._framer = Framer(FRAME)
         self._outbox: deque[str | bytes] = deque()
         self._wake = asyncio.Event()
@@ -218,15 +220,14 @@ class VoiceSession:
         if self.loop is None or not self._running:
             return
         request = _Interrupt()
-        await self._inbox.put(request)
+        self._inbox.put_system(request)  # before the audio still waiting: the user wants it to stop now
         await request.done
 
     def announce(self, text: str) -> None:
-        """Say `text` aloud (a timer or alarm going off) while the voice is on; in turn with the audio already
-        taken (dropped if the inbox is full: the page shows the notice anyway)."""
+        """Say `text` aloud (a timer or alarm going off) while the voice is on, before the audio still waiting
+        (it is said after the speech already playing)."""
         if self._running and not self._closing:
-            with contextlib.suppress(asyncio.QueueFull):
-                self._inbox.put_nowait(_Announce(text))
+            self._inbox.put_system(_Announce(text))
 
     async def close(self) -> None:
         """The client is gone: what the user was saying is ended and stored, then everything stops. This runs
