@@ -112,7 +112,7 @@ PAST = [
 """Each user's past conversation, a week before the benchmark: a returning user has memories (turns with
 their vectors, items), so every measured turn embeds its query and scans vectors, as in real use."""
 NAMES = ["Theodore", "Amy", "Catherine", "Paul", "Isabella", "Charles", "Lucy", "Lewman", "Tatiana", "Jocelyn"]
-WS_MAX_BYTES = 1024 * 1024  # as `os1 serve` (cli_serve.WS_MAX_BYTES)
+WS_MAX_BYTES = 1024 * 1024  # as `os1 serve` (cli/serve.py, WS_MAX_BYTES)
 TURN_TIMEOUT_S = 60.0
 SLOW_MS = 250
 HELLO_TIMEOUT_S = 120.0
@@ -146,7 +146,7 @@ def serve(home: Path, port: int, embedder: str, profile: str) -> None:
 
     class ScriptedLLM(LLM):
         """The same reply to everything, streamed word by word with no delay. Named `fake` as `FakeLLM` is: a
-        scripted model, so memory extracts items with its rules only (`cli_memory.RULES_ONLY`), as it does with
+        scripted model, so memory extracts items with its rules only (`local.RULES_ONLY`), as it does with
         the embedded model `os1 serve` uses by default."""
 
         name = "fake"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from os1.cli import build_parser
+from os1.cli.root import build_parser
 from tests.conftest import OS1
 from tests.db_helpers import rows, turns
 

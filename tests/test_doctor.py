@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-import os1.cli_doctor
-from os1.cli_doctor import run
+import os1.cli.doctor
+from os1.cli.doctor import run
 from os1.config import Settings
 from tests.conftest import OS1
 
@@ -32,7 +32,7 @@ def test_doctor_runs_the_backends_and_says_what_works(home: Path) -> None:
 
 def test_a_model_that_crashes_is_reported_with_its_signal(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     crash = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGILL)"]
-    monkeypatch.setattr(os1.cli_doctor, "probe_command", lambda model, threads=1: crash)
+    monkeypatch.setattr(os1.cli.doctor, "probe_command", lambda model, threads=1: crash)
     out = io.StringIO()
     status = run(Settings(home=home, model="embedded"), argparse.Namespace(), Console(file=out, width=300))
     assert status == 1

@@ -303,7 +303,7 @@ def timed_server(settings: Settings, fake: FakeLLM, seconds: float) -> Iterator[
 
     import uvicorn
 
-    from os1.cli_serve import uvicorn_config
+    from os1.cli.serve import uvicorn_config
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -354,7 +354,7 @@ def test_slow_headers_and_slow_bodies_are_dropped(settings: Settings, fake: Fake
 
 
 def test_os1_serve_uses_the_read_timeouts(settings: Settings) -> None:
-    from os1.cli_serve import uvicorn_config
+    from os1.cli.serve import uvicorn_config
     from os1.server.timeouts import ReadTimeouts
 
     config = uvicorn_config(create_app(settings), "127.0.0.1", 8765)

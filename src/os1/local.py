@@ -7,12 +7,14 @@ from contextlib import AbstractContextManager, contextmanager
 
 from rich.console import Console
 
-from os1 import cli_memory
 from os1.companion import Companion
 from os1.config import Settings
+from os1.errors import ModelUnavailable
 from os1.llm.base import LLM
 from os1.memory.api import Memory, Workers
-from os1.memory.store import Database
+from os1.memory.embeddings import MiniLMEmbedder
+from os1.memory.llm_extract import LLMExtractor
+from os1.memory.store import Database, UserStore
 from os1.skills.executor import Executor
 from os1.skills.mcp import skills_router
 
@@ -32,7 +34,7 @@ def open_companion(settings: Settings, user: str = LOCAL_USER, console: Console 
     try:
         store = db.user(user)
         llm = open_model(settings.model, settings)
-        memory = cli_memory.open_memory(store, console, llm)
+        memory = open_memory(store, console, llm)
         router = skills_router(settings, _warner(console))
         yield Companion(store, llm, max_reply_tokens=settings.max_reply_tokens, temperature=settings.temperature,
                         memory=memory, voice_llm=voice_llm(llm, settings), skills=Executor(router))
@@ -55,8 +57,8 @@ def shared_opener(settings: Settings, console: Console | None = None, db: Databa
     workers = Workers()
     try:
         llm = open_model(settings.model, settings)
-        embedder = cli_memory.default_embedder(console) if embed else None
-        extractor = cli_memory.model_extractor(llm)
+        embedder = default_embedder(console) if embed else None
+        extractor = model_extractor(llm)
         voice = voice_llm(llm, settings)
         router = skills_router(settings, _warner(console))  # the MCP servers' tools are listed once, here
 
@@ -94,3 +96,28 @@ def voice_llm(llm: LLM, settings: Settings) -> LLM | None:
     if settings.voice_opener in ("", "none") or settings.voice_opener == llm.name:
         return None
     return voice_model(llm, lambda: open_model(settings.voice_opener, settings))
+
+
+RULES_ONLY = ("embedded", "fake")
+"""Models too small (or too scripted) to extract memories: the deterministic rules do it alone."""
+
+
+def open_memory(store: UserStore, console: Console | None = None, llm: LLM | None = None) -> Memory:
+    """The user's memory with the default embedder (full-text only, with a notice, if it is missing), and the
+    conversation's model as an extra extractor when it is a capable one."""
+    return Memory(store, embedder=default_embedder(console), extractor=model_extractor(llm))
+
+
+def default_embedder(console: Console | None = None) -> MiniLMEmbedder | None:
+    """The bundled sentence embedder, or None (memory then works by keywords; `console` is told why)."""
+    try:
+        return MiniLMEmbedder(threads=1)
+    except ModelUnavailable as exc:
+        if console is not None:
+            console.print(f"(Memory works by keywords only: {exc.message} {exc.hint})", style="dim", markup=False)
+        return None
+
+
+def model_extractor(llm: LLM | None) -> LLMExtractor | None:
+    """The conversation's model as an extra memory extractor, when it is capable enough to be one."""
+    return LLMExtractor(llm) if llm is not None and llm.name.split(":")[0] not in RULES_ONLY else None

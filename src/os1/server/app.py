@@ -43,21 +43,15 @@ from os1.server.gate import (
     still_admitted,
     user_id_of,
 )
-from os1.server.protocol import RateLimit
+from os1.server.protocol import ClientGone, RateLimit
 from os1.server.runtime import serving_runtime
-from os1.server.session import ClientGone, Session
+from os1.server.session import Session
+from os1.server.static_files import PAGE_HEADERS, STATIC, STATIC_HEADERS
 from os1.server.users import Companions
 
 if TYPE_CHECKING:
     from os1.server.voice import SpeechFactory
 
-STATIC = Path(__file__).parent / "static"
-"""The page's files (package data)."""
-PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-"""Headers of the pages: no cache keeps a page from being shown again after signing out."""
-STATIC_HEADERS = {**PAGE_HEADERS, "Cache-Control": "no-cache"}
-"""Headers of the static files: a browser revalidates them, so an upgraded OS1 is never half old."""
 RECHECK_S = 3.0
 """How often the open sockets are checked to be still admitted (their sign-in, or local mode); each frame is
 checked too."""

@@ -21,12 +21,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from os1 import cli_memory
 from os1.companion import Companion
 from os1.config import Settings, set_config_value
 from os1.errors import OS1Error
 from os1.llm.base import LLM
 from os1.llm.registry import available_models, get_model
+from os1.local import model_extractor
 from os1.memory.api import Memory
 from os1.memory.forget import ForgetReport, forget, forget_item, forget_term
 from os1.memory.store import Turn
@@ -118,7 +118,7 @@ def routes(settings: Settings) -> list[Route]:
 
 def _page(name: str) -> Handler:
     async def page(request: Request) -> Response:
-        from os1.server.app import PAGE_HEADERS, STATIC  # here: the app module imports this one
+        from os1.server.static_files import PAGE_HEADERS, STATIC
 
         return FileResponse(STATIC / name, headers=PAGE_HEADERS)
 
@@ -302,7 +302,7 @@ class ModelSwitch:
             self.settings = set_config_value(self.settings, "model", spec)
             companion.llm = llm  # the old model is not closed: a reply may still be using it
             if companion.memory is not None:
-                companion.memory.extractor = cli_memory.model_extractor(llm)
+                companion.memory.extractor = model_extractor(llm)
 
 
 def settings_json(companion: Companion, switch: ModelSwitch | None) -> dict[str, Any]:

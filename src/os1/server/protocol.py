@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -215,6 +216,14 @@ _SERVER_TYPES: dict[type, str] = {
     Notice: "notice", Renamed: "renamed", VoiceReady: "voice_ready", VoiceState: "voice_state", Heard: "transcript",
     AudioStop: "audio_stop", ContextShown: "context", Confirm: "confirm",
 }
+
+
+Send = Callable[[str | bytes], Awaitable[None]]
+"""Sends one text or binary frame to the client; raises `ClientGone` when it has disconnected."""
+
+
+class ClientGone(Exception):
+    """The client disconnected while the server was writing to it."""
 
 
 def encode(event: ServerEvent) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from os1.server.protocol import (
     AudioStart,
     Cancel,
     ClientEvent,
+    ClientGone,
     Debug,
     Draft,
     EndTurn,
@@ -36,6 +37,7 @@ from os1.server.protocol import (
     RateLimit,
     Ready,
     Say,
+    Send,
     ServerEvent,
     decode,
     encode,
@@ -45,17 +47,11 @@ from os1.typing_ahead import TypingAhead
 if TYPE_CHECKING:
     from os1.server.voice import SpeechFactory, VoiceSession
 
-Send = Callable[[str | bytes], Awaitable[None]]
-"""Sends one text or binary frame to the client; raises `ClientGone` when it has disconnected."""
 DRAFTS_PER_S = 5
 """Most drafts a session prepares for in a second (the page sends one when the user pauses or ends a word);
 the others are dropped without a word: a draft is a hint."""
 AUDIO_FRAMES_PER_S = 60
 """Most binary frames a session may send in a second (a microphone sends 10–50: 20–100 ms each)."""
-
-
-class ClientGone(Exception):
-    """The client disconnected while the server was writing to it."""
 
 
 class Session:

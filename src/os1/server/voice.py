@@ -33,16 +33,17 @@ from os1.inbox import Inbox
 from os1.server.protocol import (
     AUDIO_RATE,
     AudioStop,
+    ClientGone,
     Failure,
     Heard,
     Mode,
     Presence,
+    Send,
     ServerEvent,
     VoiceReady,
     VoiceState,
     encode,
 )
-from os1.server.session import ClientGone, Send
 from os1.server.voice_io import HeardSTT, SocketSink, presence
 from os1.speech import voices
 from os1.speech.audio import Framer, Samples, from_pcm16

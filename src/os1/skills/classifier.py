@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from os1.skills.router import normalise
+from os1.skills.words import normalise
 
 OTHER = "other"
 MODEL_FILE = Path(__file__).with_name("router_model.json")

@@ -17,28 +17,14 @@ from typing import TYPE_CHECKING
 
 from os1.errors import SkillError
 from os1.skills.base import Skill
+from os1.skills.words import CONTRACTIONS as _CONTRACTIONS
+from os1.skills.words import normalise
 
 if TYPE_CHECKING:
     from os1.skills.classifier import Classifier
 
 _PIECE = re.compile(r"\{(\w+)\}|\[([^\]]+)\]|\(([^)]+)\)|(\*)|([^\s\[\](){}*]+)")
-_CONTRACTIONS = {"what's": "what is", "whats": "what is", "it's": "it is", "that's": "that is",
-                 "there's": "there is", "i'm": "i am", "i'd": "i would", "i've": "i have", "i'll": "i will",
-                 "you're": "you are", "what're": "what are", "can't": "cannot", "don't": "do not",
-                 "won't": "will not", "let's": "let us", "where's": "where is", "who's": "who is",
-                 "how's": "how is", "when's": "when is"}
-_CONTRACTION = re.compile(r"\b(" + "|".join(re.escape(k) for k in _CONTRACTIONS) + r")(?=\s|$)")
-
-
-def normalise(text: str) -> str:
-    """A line as patterns see it: lower case, contractions spelt out, only words, digits, `'` and `:`."""
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    text = re.sub(r"[^a-z0-9':\s]+", " ", text)
-    text = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", text)  # quotes, not apostrophes
-    text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1)], " ".join(text.split()))
-    return " ".join(text.split())
-
-
+__all__ = ["Match", "Pattern", "Router", "compile_pattern", "normalise"]
 def _words(choice: str) -> str:
     return " ".join(re.escape(word) for word in choice.split())
 

@@ -10,13 +10,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from os1.errors import ModelUnavailable
-from os1.llm.base import LLM
-from os1.memory import Database, UserStore
+from os1.local import open_memory
+from os1.memory import Database
 from os1.memory.api import Memory
-from os1.memory.embeddings import MiniLMEmbedder
 from os1.memory.forget import forget
-from os1.memory.llm_extract import LLMExtractor
 from os1.memory.timeparse import describe
 from os1.memory.transfer import import_memory, read_export, write_export
 
@@ -41,31 +38,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     vocab = actions.add_parser("vocabulary", help="list your personal terms, or teach one")
     vocab.add_argument("term", nargs="?")
     vocab.add_argument("meaning", nargs="?")
-
-
-RULES_ONLY = ("embedded", "fake")
-"""Models too small (or too scripted) to extract memories: the deterministic rules do it alone."""
-
-
-def open_memory(store: UserStore, console: Console | None = None, llm: LLM | None = None) -> Memory:
-    """The user's memory with the default embedder (full-text only, with a notice, if it is missing), and the
-    conversation's model as an extra extractor when it is a capable one."""
-    return Memory(store, embedder=default_embedder(console), extractor=model_extractor(llm))
-
-
-def default_embedder(console: Console | None = None) -> MiniLMEmbedder | None:
-    """The bundled sentence embedder, or None (memory then works by keywords; `console` is told why)."""
-    try:
-        return MiniLMEmbedder(threads=1)
-    except ModelUnavailable as exc:
-        if console is not None:
-            console.print(f"(Memory works by keywords only: {exc.message} {exc.hint})", style="dim", markup=False)
-        return None
-
-
-def model_extractor(llm: LLM | None) -> LLMExtractor | None:
-    """The conversation's model as an extra memory extractor, when it is capable enough to be one."""
-    return LLMExtractor(llm) if llm is not None and llm.name.split(":")[0] not in RULES_ONLY else None
 
 
 def run(db: Database, user: str, args: argparse.Namespace, console: Console) -> int:

@@ -14,7 +14,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from os1 import __version__, cli_doctor, cli_mcp, cli_memory, cli_serve, cli_talk, cli_user
+from os1 import __version__
+from os1.cli import doctor as cli_doctor
+from os1.cli import mcp as cli_mcp
+from os1.cli import memory as cli_memory
+from os1.cli import serve as cli_serve
+from os1.cli import talk as cli_talk
+from os1.cli import user as cli_user
 from os1.companion import Companion
 from os1.config import Settings, load_settings, read_config_file, set_config_value
 from os1.errors import ConfigError, OS1Error
