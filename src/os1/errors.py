@@ -1,6 +1,7 @@
 """One error tree for OS1, with stable codes; turned into friendly text only at the edges.
 
     OS1Error (os1)
+    ├── ClientGone (connection.gone)
     ├── ConfigError (config)
     ├── InputError (input)
     │   └── AudioError (input.audio)
@@ -10,6 +11,7 @@
     │   │   └── ModelCrashed (model.crashed)
     │   └── ModelResponseError (model.bad_response)
     ├── PluginError (plugin)
+    ├── RequestRefused (request)
     ├── SkillError (skill)
     │   └── McpError (skill.mcp)
     ├── SpeechError (speech)
@@ -35,6 +37,23 @@ class OS1Error(Exception):
     def friendly(self) -> str:
         """One line (two with a hint) fit to show a person."""
         return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class ClientGone(OS1Error):
+    """The client disconnected while the server was writing to it (nothing to tell anyone: the turn is stored)."""
+
+    code = "connection.gone"
+
+
+class RequestRefused(OS1Error):
+    """An HTTP request the server answers with an error `status` (the pages' API, the sign-in form, the
+    OpenAI-compatible API each give it their own body)."""
+
+    code = "request"
+
+    def __init__(self, message: str, *, status: int, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
 
 
 class ConfigError(OS1Error):

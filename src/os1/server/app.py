@@ -162,7 +162,7 @@ def create_app(settings: Settings, *, user: str = LOCAL_USER, opener: Opener | N
                 else:
                     await websocket.send_text(frame)
             except (WebSocketDisconnect, RuntimeError, OSError) as exc:
-                raise ClientGone() from exc
+                raise ClientGone("The client has gone.") from exc
 
         limit = websocket.app.state.companions.frame_limit(user_id_of(websocket), RateLimit(rate_limit))
         session = Session(companion_of(websocket), send, rate=limit, speech=speech, explicit_time=explicit_time)

@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from os1.errors import RequestRefused
 from os1.server.accounts import SIGN_IN_DAYS, Accounts
 from os1.server.gate import CSRF_COOKIE, SESSION_COOKIE, accounts_on, cookie_header, cookies_of
 
@@ -160,12 +161,11 @@ def _seconds(wait: float) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
 
 
-class FormProblem(Exception):
+class FormProblem(RequestRefused):
     """A sign-in form that cannot be used; answered with `status` and the form again."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+        super().__init__(message, status=status)
 
 
 async def _read(request: Request) -> dict[str, str]:

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from os1.companion import Companion
-from os1.errors import OS1Error
+from os1.errors import OS1Error, RequestRefused
 from os1.events import CompanionEvent, ContextShown, ErrorEvent, Prompt, ReplyDelta
 from os1.server.gate import user_id_of
 
@@ -39,16 +39,16 @@ INTRO_SHOWN = "server.intro_shown"
 """Profile entry: the API has shown first boot's intro, so the next request answers its first question."""
 
 
-class ApiError(Exception):
-    """A request refused with an OpenAI-shaped error body."""
+class ApiError(RequestRefused):
+    """A request refused with an OpenAI-shaped error body (`api_code`: OpenAI's `code` field, often null)."""
 
     def __init__(self, status: int, message: str, kind: str = "invalid_request_error", code: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.kind, self.code = status, message, kind, code
+        super().__init__(message, status=status)
+        self.kind, self.api_code = kind, code
 
     def response(self) -> JSONResponse:
         """`{"error": {"message", "type", "param", "code"}}` with the status."""
-        body = {"error": {"message": self.message, "type": self.kind, "param": None, "code": self.code}}
+        body = {"error": {"message": self.message, "type": self.kind, "param": None, "code": self.api_code}}
         return JSONResponse(body, status_code=self.status)
 
 
@@ -123,10 +123,10 @@ async def completions(request: Request) -> Response:
                 _check(event)
                 usage.see(event)
                 parts.append(_piece(event, bool(parts)))
-    except OS1Error as exc:
-        return ApiError(400 if exc.code.startswith("input") else 503, exc.friendly(), "os1_error", exc.code).response()
     except ApiError as exc:
         return exc.response()
+    except OS1Error as exc:
+        return ApiError(400 if exc.code.startswith("input") else 503, exc.friendly(), "os1_error", exc.code).response()
     answer = "".join(parts).strip()
     return JSONResponse({
         "id": reply_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
@@ -252,7 +252,7 @@ async def _sse(usage: Usage, reply_id: str, created: int, include_usage: bool) -
                     parts.append(piece)
                     yield chunk({"content": piece})
     except ApiError as exc:
-        yield _data({"error": {"message": exc.message, "type": exc.kind, "code": exc.code}})
+        yield _data({"error": {"message": exc.message, "type": exc.kind, "code": exc.api_code}})
     except OS1Error as exc:
         yield _data({"error": {"message": exc.friendly(), "type": "os1_error", "code": exc.code}})
     else:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from os1.companion import Companion
 from os1.config import Settings, set_config_value
-from os1.errors import OS1Error
+from os1.errors import OS1Error, RequestRefused
 from os1.llm.base import LLM
 from os1.llm.registry import available_models, get_model
 from os1.local import model_extractor
@@ -52,12 +52,12 @@ API_HEADERS = {"Cache-Control": "no-store"}
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class PageError(Exception):
+class PageError(RequestRefused):
     """A request refused with `{"error": {"code", "message"}}`."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(message, status=status)
+        self.code = code
 
     def response(self) -> JSONResponse:
         return JSONResponse({"error": {"code": self.code, "message": self.message}}, status_code=self.status,

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from os1.errors import InputError
+from os1.errors import ClientGone, InputError
 from os1.events import (
     CompanionEvent,
     Confirm,
@@ -219,11 +219,8 @@ _SERVER_TYPES: dict[type, str] = {
 
 
 Send = Callable[[str | bytes], Awaitable[None]]
-"""Sends one text or binary frame to the client; raises `ClientGone` when it has disconnected."""
-
-
-class ClientGone(Exception):
-    """The client disconnected while the server was writing to it."""
+"""Sends one text or binary frame to the client; raises `ClientGone` (`os1.errors`) when it has disconnected."""
+__all__ = ["ClientGone"]  # with the rest: a session's writer raises it
 
 
 def encode(event: ServerEvent) -> str:

@@ -269,10 +269,10 @@ class Session:
                     elif isinstance(out, ReplyDone):
                         self._started = None
                     await self.send(out)
-        except OS1Error as exc:
-            await self.send(Failure(exc.code, exc.friendly()))
         except ClientGone:  # closing the stream (above) stored the reply as interrupted
             self._started = None
+        except OS1Error as exc:
+            await self.send(Failure(exc.code, exc.friendly()))
 
 
 _NOT_STARTED = Failure("audio_not_started", "Send audio_start (16 kHz mono s16le) before audio; this was dropped.")
