@@ -174,7 +174,8 @@ def serve(home: Path, port: int, embedder: str, profile: str) -> None:
                                 log_level="warning", ws_max_size=WS_MAX_BYTES, backlog=16384, lifespan="on")
         server = uvicorn.Server(config)
         if not profile:
-            server.run()
+            with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT that stops it, once stopped
+                server.run()
             return
         import cProfile
 
