@@ -354,3 +354,9 @@ async def test_reading_ahead_outlives_a_closed_store_quietly(settings) -> None:
     assert companion._reading is not None
     await asyncio.wait([companion._reading])
     assert companion._reading.exception() is None
+
+
+async def test_turn_stored_says_what_was_stored(store, fake) -> None:
+    companion = await onboarded(store, fake)
+    stored = [e for e in await collect(companion, "  My day was long.  ") if isinstance(e, TurnStored)]
+    assert stored == [TurnStored(store.recent_turns(2)[0].id, "My day was long.")]

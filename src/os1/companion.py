@@ -421,7 +421,7 @@ class Companion:
             turn_id = self._store("assistant", reply, at)
         else:
             turn_id = self.memory.keep(reply, speaker=self.name, at=at, session_id=self.session_id)
-        return [TurnStored(user_turn), ReplyDelta(reply), ReplyDone(reply, turn_id, "complete")]
+        return [TurnStored(user_turn, said), ReplyDelta(reply), ReplyDone(reply, turn_id, "complete")]
 
     async def _skill(self, skills: Executor, text: str, at: datetime | None) -> list[CompanionEvent]:
         """Run the skill the line asks for; the line is stored before it runs, its answer kept but not indexed."""
@@ -548,7 +548,7 @@ class Companion:
         user_turn = None
         if commit is None:
             user_turn = self._keep_said(text, at, amend)
-            yield TurnStored(user_turn)
+            yield TurnStored(user_turn, text)
         if prepared is not None:
             memories = list(prepared.memories)
         else:
@@ -563,7 +563,7 @@ class Companion:
             if not await commit:
                 return
             commit, user_turn = None, self._keep_said(text, at, amend)
-            yield TurnStored(user_turn)
+            yield TurnStored(user_turn, text)
         if chooser is not None and tools and user_turn is not None:
             source = self._tool_turn(chooser, llm, context.messages, tools, user_turn, at, max_tokens)
         else:
@@ -573,7 +573,7 @@ class Companion:
             if commit is not None:
                 if not await commit:
                     return
-                yield TurnStored(self._keep_said(text, at, amend))
+                yield TurnStored(self._keep_said(text, at, amend), text)
             if show_context:
                 yield ContextShown(tuple(context.messages))
             if context.trimmed_input:

@@ -42,6 +42,17 @@ class TurnStored:
 
     turn_id: int
     """Id of the stored user turn."""
+    text: str = ""
+    """The words stored (for an amended turn, all of them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpoke:
+    """The voice loop is answering what it heard the user say (published before the answer's first event, and
+    only for an answer that happens: a withdrawn speculative reply publishes nothing)."""
+
+    text: str
+    """The words as recognised (the whole turn, if the user went on after a pause)."""
 
 
 @dataclass(frozen=True, slots=True)

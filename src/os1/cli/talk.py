@@ -14,7 +14,7 @@ from rich.console import Console
 
 from os1.companion import Companion
 from os1.errors import ConfigError
-from os1.events import CompanionEvent, Notice, ReplyDone, TurnStored
+from os1.events import CompanionEvent, Notice, ReplyDone, TurnStored, UserSpoke
 from os1.speech.hooks import SpeechOptions
 from os1.speech.tts import check_preference
 
@@ -73,11 +73,10 @@ def voice_loop(companion: Companion, args: argparse.Namespace, console: Console,
                      on_event=_said(companion, console))
 
 
-def _said(companion: Companion, console: Console) -> Callable[[CompanionEvent], None]:
-    def said(event: CompanionEvent) -> None:
+def _said(companion: Companion, console: Console) -> Callable[[CompanionEvent | UserSpoke], None]:
+    def said(event: CompanionEvent | UserSpoke) -> None:
         if isinstance(event, TurnStored):
-            text = companion.store.turns_by_id([event.turn_id])[event.turn_id].text
-            console.print(f"You: {text}", style="green", markup=False, highlight=False)
+            console.print(f"You: {event.text}", style="green", markup=False, highlight=False)
         elif isinstance(event, ReplyDone):
             console.print(f"{companion.name or 'OS1'}: {event.text}", style="magenta", markup=False, highlight=False)
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from os1.companion import Companion
 from os1.errors import OS1Error
-from os1.events import CompanionEvent, ReplyDone, ReplyStarted, TurnStored
+from os1.events import CompanionEvent, ReplyDone, ReplyStarted, TurnStored, UserSpoke
 from os1.inbox import Inbox
 from os1.server.protocol import (
     AUDIO_RATE,
@@ -44,7 +44,7 @@ from os1.server.protocol import (
     VoiceState,
     encode,
 )
-from os1.server.voice_io import HeardSTT, SocketSink, presence
+from os1.server.voice_io import SocketSink, presence
 from os1.speech import voices
 from os1.speech.audio import Framer, Samples, from_pcm16
 from os1.speech.hooks import SpeechOptions
@@ -155,7 +155,8 @@ class VoiceSession:
         self.mode: Mode = "hands_free"
         self.loop: VoiceLoop | None = None
         self.sink: SocketSink | None = None
-        self._stt: HeardSTT | None = None
+        self._spoke: str | None = None
+        """What the loop said it is answering, until the answer's first event."""
         self._inbox: Inbox[_Item] = Inbox(INBOX_ITEMS)
         """Audio and turn ends in order; a stop (`interrupt`) and words to announce overtake them."""
         self._framer = Framer(FRAME)
@@ -168,7 +169,7 @@ class VoiceSession:
         self._state: Presence = "off"
         self._reply_id: int | None = None
         """The last reply begun, until a cut is reported for it."""
-        self._replies = self._stops = 0
+        self._stops = 0
         self._flushed = asyncio.Event()
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
@@ -275,11 +276,11 @@ class VoiceSession:
             self._update()
 
     def _loop_for(self, engines: Engines) -> VoiceLoop:
-        self._replies = self._stops = 0
+        self._stops = 0
         self._reply_id = None
-        self._stt = HeardSTT(engines.stt)
+        self._spoke = None
         self.sink = SocketSink(engines.tts.sample_rate, self._post, self._drop_audio)
-        loop = VoiceLoop(self.companion, vad=engines.vad, stt=self._stt, tts=engines.tts, sink=self.sink,
+        loop = VoiceLoop(self.companion, vad=engines.vad, stt=engines.stt, tts=engines.tts, sink=self.sink,
                          config=self.config, on_event=self._said)
         loop.show_context = self.show_context
         return loop
@@ -334,16 +335,18 @@ class VoiceSession:
         while loop.replying() and sink.replies == replies and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
 
-    def _said(self, event: CompanionEvent) -> None:
-        """The loop's events go out as the text path's do, with what was heard before them."""
-        assert self.sink is not None and self._stt is not None
-        if self.sink.replies != self._replies:  # the first event of an answer
-            self._replies = self.sink.replies
-            if not isinstance(event, TurnStored) and self._stt.last:  # a first-boot answer is not a turn
-                self._post(Heard(self._stt.last, None))
+    def _said(self, event: CompanionEvent | UserSpoke) -> None:
+        """The loop's events go out as the text path's do, with what was heard before them (a `transcript`:
+        the stored words at `turn_stored`, or the words of a first-boot answer, which is not a turn)."""
+        if isinstance(event, UserSpoke):  # the loop begins an answer to these words
+            self._spoke = event.text
+            return
+        if self._spoke is not None:  # the answer's first event
+            spoke, self._spoke = self._spoke, None
+            if not isinstance(event, TurnStored) and spoke:  # a first-boot answer is not a turn
+                self._post(Heard(spoke, None))
         if isinstance(event, TurnStored):
-            turn = self.companion.store.turns_by_id([event.turn_id]).get(event.turn_id)
-            self._post(Heard(turn.text if turn is not None else self._stt.last, event.turn_id))
+            self._post(Heard(event.text, event.turn_id))
         elif isinstance(event, ReplyStarted):
             self._reply_id = event.turn_id
         self._post(event)

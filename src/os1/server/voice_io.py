@@ -1,20 +1,18 @@
 """The voice's edges on the socket, pure apart from the clock: `SocketSink`, a model of what the page is playing,
-`HeardSTT`, a recogniser that remembers what it heard, and the page's presence.
+and the page's presence.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import numpy as np
 
-from os1.events import Transcript
 from os1.server.protocol import Presence
 from os1.speech.audio import Audio, Samples, resample, rms_dbfs, to_pcm16
 from os1.speech.loop import ECHO_WINDOW_S, Sink
-from os1.speech.stt import STT, STTStream
 
 OUT_BYTES = 16 * 1024
 """The largest binary frame of speech sent (8192 samples, 0.37 s at 22.05 kHz)."""
@@ -100,45 +98,3 @@ class SocketSink(Sink):
                 piece = samples[lo:hi][: len(window) - at]
                 window[at: at + len(piece)] += piece
         return rms_dbfs(window)
-
-
-class HeardSTT(STT):
-    """A recogniser that remembers its last final transcript: what the user was heard to say, for the page."""
-
-    def __init__(self, inner: STT) -> None:
-        self.inner = inner
-        self.name, self.sample_rate = inner.name, inner.sample_rate
-        self.can_stream, self.supports_vocabulary = inner.can_stream, inner.supports_vocabulary
-        self.last = ""
-        """The text of the last utterance (or stretch of one) recognised."""
-
-    def transcribe(self, audio: Audio) -> Transcript:
-        return self.heard(self.inner.transcribe(audio))
-
-    def stream(self) -> STTStream:
-        return _HeardStream(self, self.inner.stream())
-
-    def add_words(self, words: Mapping[str, str | None]) -> dict[str, str]:
-        return self.inner.add_words(words)
-
-    def heard(self, transcript: Transcript) -> Transcript:
-        """Note a final transcript; return it."""
-        self.last = transcript.text
-        return transcript
-
-
-class _HeardStream(STTStream):
-    def __init__(self, owner: HeardSTT, inner: STTStream) -> None:
-        self._owner, self._inner = owner, inner
-
-    def feed(self, audio: Audio) -> None:
-        self._inner.feed(audio)
-
-    def partial(self) -> Transcript:
-        return self._inner.partial()
-
-    def final(self) -> Transcript:
-        return self._owner.heard(self._inner.final())
-
-    def close(self) -> None:
-        self._inner.close()

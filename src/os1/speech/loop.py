@@ -35,6 +35,7 @@ from os1.events import (
     SpeechResumed,
     SpeechStarted,
     TurnStored,
+    UserSpoke,
 )
 from os1.speech.audio import Audio, Samples, resample, rms_dbfs
 from os1.speech.chunker import Chunker, ChunkRules
@@ -267,7 +268,7 @@ class VoiceLoop:
 
     def __init__(self, companion: Companion, *, vad: VAD, stt: STT, tts: TTS, sink: Sink,
                  config: LoopConfig | None = None, on_latency: Callable[[TurnLatency], None] | None = None,
-                 on_event: Callable[[CompanionEvent], None] | None = None) -> None:
+                 on_event: Callable[[CompanionEvent | UserSpoke], None] | None = None) -> None:
         self.companion, self.vad, self.stt, self.tts, self.sink = companion, vad, stt, tts, sink
         self.config = config or LoopConfig()
         self.segmenter = Segmenter(self.config.segmenter)
@@ -524,6 +525,8 @@ class VoiceLoop:
             if not began:
                 self.sink.begin()
                 began = True
+                if self.on_event is not None:  # what is being answered, before the answer
+                    self.on_event(UserSpoke(turn.text))
             if self.on_event is not None:
                 self.on_event(event)
             if isinstance(event, ReplyStarted):
