@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from os1.companion import Companion
+from os1.events import ReplyDone, UserSpoke
 from os1.speech.audio import Audio, concat, resample, rms_dbfs, silence
 from os1.speech.loop import RATE, TimelineSink, VoiceLoop, file_frames, is_backchannel, spoken_text
 from os1.speech.vad import SileroVAD
@@ -66,11 +67,16 @@ async def test_barge_in_stops_playback_and_keeps_only_the_heard_words(companion,
     cut_in = spoken(steady_piper, "Wait, stop, I have a question about that.")
     # the story starts as the question's silence ends; the user cuts in 2.5 s later
     stream = concat([ask, silence(0.7, ask.sample_rate), silence(2.5, ask.sample_rate), cut_in])
+    published: list[object] = []
+    loop.on_event = published.append
     await loop.run(file_frames(stream), lockstep=True)
     assert loop.interruptions == 1
     told = next(t for t in store.recent_turns() if t.text.startswith("Once"))
     assert told.status == "interrupted"
     assert 3 <= len(told.text.split()) < len(STORY.split()) // 2
+    # the loop says itself what it kept, and what it answered (no one need read the database back)
+    assert ReplyDone(told.text, told.id, "interrupted") in published
+    assert any(isinstance(e, UserSpoke) and "story" in e.text for e in published)
     heard = sink.render()
     assert heard.duration < sum(d for _, d in loop._chunks) + 20  # playback stopped, not played out
 

@@ -77,6 +77,8 @@ def _said(companion: Companion, console: Console) -> Callable[[CompanionEvent | 
     def said(event: CompanionEvent | UserSpoke) -> None:
         if isinstance(event, TurnStored):
             console.print(f"You: {event.text}", style="green", markup=False, highlight=False)
+        elif isinstance(event, ReplyDone) and event.status == "interrupted":  # the user cut in: what they heard
+            console.print(f"(cut short; kept: “{event.text}”)", style="dim", markup=False, highlight=False)
         elif isinstance(event, ReplyDone):
             console.print(f"{companion.name or 'OS1'}: {event.text}", style="magenta", markup=False, highlight=False)
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from os1.companion import Companion
 from os1.errors import OS1Error
-from os1.events import CompanionEvent, ReplyDone, ReplyStarted, TurnStored, UserSpoke
+from os1.events import CompanionEvent, TurnStored, UserSpoke
 from os1.inbox import Inbox
 from os1.server.protocol import (
     AUDIO_RATE,
@@ -167,9 +167,6 @@ class VoiceSession:
         self._runner: asyncio.Task[None] | None = None
         self._running = self._accepting = False
         self._state: Presence = "off"
-        self._reply_id: int | None = None
-        """The last reply begun, until a cut is reported for it."""
-        self._stops = 0
         self._flushed = asyncio.Event()
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
@@ -276,8 +273,6 @@ class VoiceSession:
             self._update()
 
     def _loop_for(self, engines: Engines) -> VoiceLoop:
-        self._stops = 0
-        self._reply_id = None
         self._spoke = None
         self.sink = SocketSink(engines.tts.sample_rate, self._post, self._drop_audio)
         loop = VoiceLoop(self.companion, vad=engines.vad, stt=engines.stt, tts=engines.tts, sink=self.sink,
@@ -347,26 +342,11 @@ class VoiceSession:
                 self._post(Heard(spoke, None))
         if isinstance(event, TurnStored):
             self._post(Heard(event.text, event.turn_id))
-        elif isinstance(event, ReplyStarted):
-            self._reply_id = event.turn_id
         self._post(event)
 
     def _after(self) -> None:
-        """After each step of the loop: report a reply the user cut short, and the presence if it changed."""
-        assert self.sink is not None
-        if self.sink.stops != self._stops:
-            self._stops = self.sink.stops
-            self._report_cut()
+        """After each step of the loop: the presence, if it changed."""
         self._update()
-
-    def _report_cut(self) -> None:
-        """The loop stopped speaking: if that cut the last reply, say what is kept of it (the words heard)."""
-        if self._reply_id is None:
-            return
-        turn = self.companion.store.turns_by_id([self._reply_id]).get(self._reply_id)
-        if turn is None or turn.status == "interrupted":
-            self._post(ReplyDone(turn.text if turn is not None else "", self._reply_id, "interrupted"))
-            self._reply_id = None
 
     def _update(self) -> None:
         state = self._presence()

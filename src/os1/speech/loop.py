@@ -29,6 +29,7 @@ from os1.events import (
     ErrorEvent,
     Prompt,
     ReplyDelta,
+    ReplyDone,
     ReplyStarted,
     SpeechEnded,
     SpeechPaused,
@@ -495,7 +496,10 @@ class VoiceLoop:
         await self._settle()
         reply_id, self._reply_id = self._reply_id, None
         if reply_id is not None:
-            self.companion.truncate_reply(reply_id, spoken_text(self._chunks, heard))
+            kept = spoken_text(self._chunks, heard)
+            self.companion.truncate_reply(reply_id, kept)
+            if self.on_event is not None:  # what is kept of the reply: the words the user heard
+                self.on_event(ReplyDone(kept.strip(), reply_id, "interrupted"))
         return reply_id
 
     async def _settle(self) -> None:
