@@ -285,6 +285,21 @@ def read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
     return proc.stdout.readline().decode()
 
 
+def ends_on_ctrl_c(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C the running `os1 talk`: it must end with status 0 and no traceback."""
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
+
+
+def killed(proc: subprocess.Popen[bytes]) -> None:
+    """Whatever happened, the child does not outlive the test."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def test_live_talk_lists_devices_and_ends_cleanly_on_ctrl_c(home: Path, null_audio: dict[str, str]) -> None:
     listed = subprocess.run([*OS1, "--model", "fake", "talk", "--list-devices"], env=null_audio,
                             capture_output=True, timeout=60, check=False)
@@ -295,14 +310,9 @@ def test_live_talk_lists_devices_and_ends_cleanly_on_ctrl_c(home: Path, null_aud
         first = read_line(proc, timeout=120)  # "Listening on …" once the speech models are loaded
         assert "Listening on os1null" in first, first
         time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        ends_on_ctrl_c(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-    assert proc.returncode == 0, err.decode()
-    assert b"Traceback" not in err
+        killed(proc)
 
 
 def test_live_talk_says_a_timer_that_goes_off(home: Path, null_audio: dict[str, str]) -> None:
@@ -326,11 +336,6 @@ def test_live_talk_says_a_timer_that_goes_off(home: Path, null_audio: dict[str, 
             lines.append(read_line(proc, timeout=30))
         assert any(line.startswith("Your timer") and "tea" in line for line in lines), lines
         time.sleep(1.0)  # it is being said through the (null) speaker
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        ends_on_ctrl_c(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-    assert proc.returncode == 0, err.decode()
-    assert b"Traceback" not in err
+        killed(proc)

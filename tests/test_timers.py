@@ -102,15 +102,21 @@ async def test_every_open_surface_hears_it_and_no_task_waits_without_timers(stor
         stop()
 
 
-def test_a_timer_survives_a_restart_and_rings_on_the_page(settings: Settings, fake) -> None:
+def skilled_opener(llm: Any) -> Any:
+    """Opens the user's companion around `llm` with OS1's skills (for `create_app(opener=…)`)."""
     @contextmanager
     def opener(settings: Settings, user: str) -> Iterator[Companion]:
         db = Database(settings.db_path)
         try:
-            yield Companion(db.user(user), fake, skills=Executor(installed_router()))
+            yield Companion(db.user(user), llm, skills=Executor(installed_router()))
         finally:
             db.close()
 
+    return opener
+
+
+def test_a_timer_survives_a_restart_and_rings_on_the_page(settings: Settings, fake) -> None:
+    opener = skilled_opener(fake)
     with TestClient(create_app(settings, opener=opener), base_url="http://127.0.0.1") as c, \
             c.websocket_connect("ws://127.0.0.1/ws") as ws:
         onboard(ws)
@@ -133,14 +139,7 @@ def test_a_timer_is_said_aloud_while_the_voice_listens(settings: Settings, fake)
 
     tts = FakeTTS()
 
-    @contextmanager
-    def opener(settings: Settings, user: str) -> Iterator[Companion]:
-        db = Database(settings.db_path)
-        try:
-            yield Companion(db.user(user), fake, skills=Executor(installed_router()))
-        finally:
-            db.close()
-
+    opener = skilled_opener(fake)
     with TestClient(create_app(settings, opener=opener, speech=fakes(tts)), base_url="http://127.0.0.1") as c, \
             c.websocket_connect("ws://127.0.0.1/ws") as ws:
         onboard(ws)

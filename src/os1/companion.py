@@ -284,8 +284,9 @@ class Companion:
                 if isinstance(event, TurnStored) or finished:
                     await self.store.synced()
                 yield event
-                if finished and self.skills is not None and self.skills.confirming:
-                    yield Confirm(self.skills.confirming)
+                question = self.skills.confirming if finished and self.skills is not None else ""
+                if question:
+                    yield Confirm(question)
                 if finished and not spoken and self.read_ahead and self.llm.reads_ahead:  # a voice: `prepare`
                     self._read_ahead()
 

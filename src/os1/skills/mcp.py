@@ -12,6 +12,7 @@ cannot start in time is a warning and its tools are absent, and OS1 starts all t
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import sys
@@ -127,8 +128,7 @@ def tool_skill(server: McpServer, tool: ToolInfo, link: Connection, taken: set[s
                  f"{pattern!r} is left out).")
             continue
         intents.append(pattern)
-    return Skill(name, skill.description, skill.run, tuple(intents), skill.effect, parameters=tool.schema,
-                 source=skill.source)
+    return dataclasses.replace(skill, intents=tuple(intents))
 
 
 def _runner(link: Connection, tool: str) -> SkillFunction:
